@@ -1,0 +1,46 @@
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from workshop_utils import training
+
+
+def quadratic_step(state, batch):
+    """Gradient descent on (x - batch)^2 with step 0.25."""
+    loss = (state - batch) ** 2
+    return state - 0.25 * 2 * (state - batch), loss
+
+
+def test_train_runs_all_steps_and_records_losses():
+    state, losses = training.train(quadratic_step, jnp.array(4.0), 20, lambda i: 0.0)
+    assert losses.shape == (20,)
+    assert losses[0] == pytest.approx(16.0) and losses[-1] < 1e-10
+    assert abs(float(state)) < 1e-5
+
+
+def test_train_accepts_an_iterable_of_batches_and_warns_when_it_runs_out():
+    with pytest.warns(UserWarning, match="ran out after 3 of 5 steps"):
+        _, losses = training.train(quadratic_step, jnp.array(1.0), 5, [0.0, 0.0, 0.0])
+    assert len(losses) == 3
+
+
+def test_nan_loss_stops_and_keeps_the_last_good_state():
+    def step(state, i):
+        new = state + 1.0
+        return new, (jnp.nan if i == 3 else new)
+
+    with pytest.warns(training.TrainingDiverged, match="became nan at step 3.*step 2"):
+        state, losses = training.train(step, jnp.array(0.0), 10, lambda i: i)
+    assert float(state) == 3.0          # steps 0, 1, 2 applied; step 3's update discarded
+    np.testing.assert_array_equal(losses, [1.0, 2.0, 3.0])
+
+
+def test_infinite_loss_also_stops():
+    with pytest.warns(training.TrainingDiverged, match="became inf"):
+        _, losses = training.train(lambda s, b: (s, jnp.inf), 0.0, 4, lambda i: None)
+    assert len(losses) == 0
+
+
+def test_bad_step_count_is_a_clear_error():
+    with pytest.raises(ValueError, match="n_steps must be a non-negative integer, got -2"):
+        training.train(quadratic_step, 0.0, -2, lambda i: 0.0)

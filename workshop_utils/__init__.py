@@ -1,0 +1,9 @@
+"""Shared plumbing for the notebook series on advanced recurrent networks for neural data.
+
+One module per concept: `mode` (fast/full switch), `runtime` (versions and device),
+`seeding`, `training` (loop with progress bar), `checkpoint` (save/load with checksum),
+`plotting` (one style), `exercises` (self-checks), `metrics`, and the models and data
+generators the notebooks share (`integrator`, ...).
+"""
+
+__version__ = "0.1.0"

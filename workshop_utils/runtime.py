@@ -1,0 +1,89 @@
+"""Where the notebook runs: versions, device, and Colab's missing packages."""
+
+import importlib.metadata
+import importlib.util
+import platform
+import subprocess
+import sys
+
+from . import mode
+
+# Importable module -> distribution name, for what the notebooks need beyond Colab's stock.
+RUNTIME_PACKAGES = {
+    "jax": "jax",
+    "flax": "flax",
+    "optax": "optax",
+    "numpy": "numpy",
+    "matplotlib": "matplotlib",
+    "tqdm": "tqdm",
+    "ipywidgets": "ipywidgets",
+}
+
+NO_GPU_MESSAGE = (
+    "No GPU found: running on the CPU. That is fine for this series (every notebook is sized "
+    "for a laptop), only slower. On Colab: Runtime -> Change runtime type -> GPU."
+)
+
+
+def on_colab() -> bool:
+    return "google.colab" in sys.modules
+
+
+def missing_packages() -> list:
+    """Distribution names of runtime packages that cannot be imported here."""
+    return [dist for module, dist in RUNTIME_PACKAGES.items()
+            if importlib.util.find_spec(module) is None]
+
+
+def install_missing_on_colab() -> list:
+    """On Colab, pip-install the runtime packages it lacks, pinning its JAX so pip cannot
+    upgrade it (an upgraded JAX loses Colab's CUDA build). Elsewhere do nothing.
+    Returns what was installed."""
+    if not on_colab():
+        return []
+    missing = missing_packages()
+    if missing:
+        pins = []
+        if "jax" not in missing:
+            pins = [f"jax=={importlib.metadata.version('jax')}"]
+        print("Installing what Colab lacks:", ", ".join(missing))
+        subprocess.run([sys.executable, "-m", "pip", "install", "-q", *missing, *pins], check=True)
+    return missing
+
+
+def versions() -> dict:
+    """Installed versions of Python and the runtime packages (None when missing)."""
+    found = {"python": platform.python_version()}
+    for dist in RUNTIME_PACKAGES.values():
+        try:
+            found[dist] = importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            found[dist] = None
+    return found
+
+
+def device_summary() -> dict:
+    """JAX's default backend and devices, e.g. {'backend': 'gpu', 'devices': ['cuda:0'], 'gpu': True}."""
+    import jax
+
+    devices = jax.devices()
+    backend = jax.default_backend()
+    return {
+        "backend": backend,
+        "devices": [f"{d.platform}:{d.id}" for d in devices],
+        "kind": devices[0].device_kind if devices else "none",
+        "gpu": backend in ("gpu", "cuda", "rocm"),
+    }
+
+
+def report() -> dict:
+    """Print versions, device and mode in one line; warn in plain words without a GPU."""
+    info = {**versions(), **device_summary(), "mode": mode.name()}
+    names = ["python", "jax", "flax", "optax", "numpy"]
+    line = " | ".join(f"{n} {info[n]}" for n in names)
+    print(f"{line} | device: {info['kind']} ({info['backend']}) | mode: {info['mode']}")
+    if info["mode"] == "fast":
+        print("Fast mode (WORKSHOP_FAST=1): short training, small data; figures are rougher.")
+    if not info["gpu"]:
+        print(NO_GPU_MESSAGE)
+    return info

@@ -1,0 +1,59 @@
+"""A training loop with a progress bar that stops cleanly when the loss turns NaN."""
+
+import math
+import warnings
+
+import numpy as np
+from tqdm.auto import tqdm
+
+
+class TrainingDiverged(RuntimeWarning):
+    """Warned when training stops because the loss stopped being finite."""
+
+
+def train(step, state, n_steps, batches, *, desc="training", updates=100):
+    """Run `state, loss = step(state, batch)` for `n_steps` steps with a progress bar.
+
+    step:    usually a jitted function; `state` is any pytree (e.g. `(params, opt_state)`).
+    batches: `batches(i)` returns the batch for step i (a callable keeps the PRNG keys
+             explicit: `lambda i: make_batch(jax.random.fold_in(key, i))`), or an iterable.
+    updates: how many times the bar's loss readout is refreshed.
+
+    Returns `(state, losses)` with `losses` a NumPy array, one loss per completed step.
+    If a loss is NaN or infinite, training stops with a warning that says at which step,
+    and the state from before that step (the last good parameters) is returned; `losses`
+    is then shorter than `n_steps`.
+    """
+    if not isinstance(n_steps, (int, np.integer)) or n_steps < 0:
+        raise ValueError(f"n_steps must be a non-negative integer, got {n_steps!r}")
+    if callable(batches):
+        get_batch = batches
+    else:
+        iterator = iter(batches)
+        get_batch = lambda i: next(iterator)
+    losses = []
+    refresh = max(1, n_steps // max(1, updates))
+    with tqdm(total=n_steps, desc=desc, unit="step") as bar:
+        for i in range(n_steps):
+            try:
+                batch = get_batch(i)
+            except StopIteration:
+                warnings.warn(f"{desc}: the batches ran out after {i} of {n_steps} steps.")
+                break
+            new_state, loss = step(state, batch)
+            loss = float(loss)  # waits for the step: a NaN is caught before it spreads
+            if not math.isfinite(loss):
+                message = (
+                    f"{desc}: the loss became {loss} at step {i}, so training stopped there "
+                    f"and the parameters from step {i - 1} (the last finite loss) are kept. "
+                    "Try a smaller learning rate or stronger gradient clipping."
+                )
+                bar.write(message)
+                warnings.warn(message, TrainingDiverged, stacklevel=2)
+                break
+            state = new_state
+            losses.append(loss)
+            if (i + 1) % refresh == 0 or i + 1 == n_steps:
+                bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
+                bar.update((i + 1) - bar.n)
+    return state, np.asarray(losses)
