@@ -45,6 +45,19 @@ def test_notebook(name, check):
     assert not problems, "\n".join(problems)
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_committed_outputs_come_from_one_full_mode_run(name):
+    """Every code cell was executed, in order, and the setup cell reported full mode."""
+    nb = nbformat.read(ROOT / "notebooks" / f"{name}.ipynb", as_version=4)
+    code = [cell for cell in nb.cells if cell.cell_type == "code"]
+    counts = [cell.execution_count for cell in code]
+    assert counts == list(range(1, len(code) + 1)), (
+        f"{name}.ipynb's stored outputs are stale or partial (execution counts {counts}): "
+        f"run ./workshop execute {name[:2]}")
+    setup_text = "".join(o.get("text", "") for o in code[0].outputs)
+    assert "mode: full" in setup_text, f"{name}.ipynb was not executed in full mode: {setup_text!r}"
+
+
 def test_no_orphaned_or_misnumbered_notebooks():
     problems = nbtool.orphans()
     assert not problems, "\n".join(problems)
