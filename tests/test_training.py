@@ -44,3 +44,21 @@ def test_infinite_loss_also_stops():
 def test_bad_step_count_is_a_clear_error():
     with pytest.raises(ValueError, match="n_steps must be a non-negative integer, got -2"):
         training.train(quadratic_step, 0.0, -2, lambda i: 0.0)
+
+
+def test_nnx_train_step_fits_a_line_and_keeps_the_model_usable():
+    import jax
+    import optax
+    from flax import nnx
+
+    model = nnx.Linear(1, 1, rngs=nnx.Rngs(0))
+    optimizer = nnx.Optimizer(model, optax.sgd(0.1), wrt=nnx.Param)
+    x = jnp.linspace(-1, 1, 32)[:, None]
+    y = 3.0 * x - 1.0
+    loss_fn = lambda m, batch: jnp.mean((m(batch[0]) - batch[1]) ** 2)
+    step, state, unpack = training.nnx_train_step(model, optimizer, loss_fn)
+    state, losses = training.train(step, state, 300, lambda i: (x, y))
+    model, _ = unpack(state)
+    assert losses[-1] < 1e-6 < losses[0]
+    np.testing.assert_allclose(model.kernel[...], [[3.0]], atol=1e-3)
+    np.testing.assert_allclose(model.bias[...], [-1.0], atol=1e-3)

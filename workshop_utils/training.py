@@ -3,6 +3,7 @@
 import math
 import warnings
 
+import jax
 import numpy as np
 from tqdm.auto import tqdm
 
@@ -57,3 +58,26 @@ def train(step, state, n_steps, batches, *, desc="training", updates=100):
                 bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
                 bar.update((i + 1) - bar.n)
     return state, np.asarray(losses)
+
+
+def nnx_train_step(model, optimizer, loss_fn):
+    """A jitted, functional training step for a Flax NNX model and its `nnx.Optimizer`.
+
+    NNX modules are mutable Python objects; `jax.jit` wants pure functions of arrays. So we
+    split the pair into a static graph and a pytree of arrays (`state`), and each step merges
+    them, takes `loss_fn(model, batch)`'s gradient, updates, and splits again. Returns
+    `(step, state, unpack)`: use `step` and `state` with `train`, then `model, optimizer =
+    unpack(state)`. Because the state is a value, `train` can keep the last good one on NaN.
+    """
+    from flax import nnx  # only the NNX notebooks need Flax
+
+    graphdef, state = nnx.split((model, optimizer))
+
+    @jax.jit
+    def step(state, batch):
+        model, optimizer = nnx.merge(graphdef, state)
+        loss, grads = nnx.value_and_grad(loss_fn)(model, batch)
+        optimizer.update(model, grads)
+        return nnx.split((model, optimizer))[1], loss
+
+    return step, state, lambda state: nnx.merge(graphdef, state)
