@@ -159,8 +159,11 @@ class Encoder(nnx.Module):
 #
 # * **additive** (Bahdanau): $e_{tj} = v^\top \tanh(W_q s_t + W_k h_j)$, a small network that
 #   rates how well key $h_j$ fits query $s_t$;
-# * **dot-product** (Luong): $e_{tj} = s_t \cdot h_j / \sqrt{H}$, no parameters at all
-#   (the $\sqrt{H}$ keeps the scores' scale independent of the state size; notebook 02 shows why).
+# * **dot-product** (Luong's "general" form): $e_{tj} = s_t \cdot W_a h_j / \sqrt{H}$, one
+#   matrix $W_a$ that maps the encoder's state space onto the decoder's (the $\sqrt{H}$ keeps
+#   the scores' scale independent of the state size; notebook 02 shows why). With $W_a = I$ it
+#   is the bare dot product, which here learned far more slowly: the two GRUs' states start in
+#   unrelated coordinates.
 #
 # ### Exercise 1: the additive score
 # Write `additive_score(query, keys, W_q, W_k, v)`: `query` (B, H), `keys` (B, L, H),
@@ -219,6 +222,8 @@ class Decoder(nnx.Module):
     def __init__(self, n_in, hidden, n_out, score=None, d_attn=32, *, rngs):
         self.cell = nnx.GRUCell(n_in, hidden, rngs=rngs)
         self.score = score
+        if score == "dot":  # Luong's "general" form: s . (W_a h), a learned map between the two GRUs' spaces
+            self.W_a = nnx.Linear(hidden, hidden, use_bias=False, rngs=rngs)
         if score == "additive":
             init = nnx.initializers.lecun_normal()
             self.W_q = nnx.Param(init(rngs.params(), (d_attn, hidden)))
@@ -229,7 +234,7 @@ class Decoder(nnx.Module):
     def attend(self, s, states, mask):
         """Context vector (B, H) and attention weights (B, L) for decoder state s (B, H)."""
         if self.score == "dot":
-            scores = attention.dot_scores(s, states) / jnp.sqrt(s.shape[-1])
+            scores = attention.dot_scores(s, self.W_a(states)) / jnp.sqrt(s.shape[-1])
         else:
             scores = additive_score(s, states, self.W_q[...], self.W_k[...], self.v[...])
         weights = masked_softmax(scores, mask)
