@@ -73,3 +73,57 @@ def test_style_sets_small_figures_and_the_colour_blind_palette():
     assert mpl.rcParams["figure.dpi"] == 80
     assert mpl.rcParams["axes.prop_cycle"].by_key()["color"][0] == plotting.OKABE_ITO[0]
     assert plotting.COLORS["stable"] != plotting.COLORS["unstable"]
+
+
+def _poisson_nll_by_hand(rates, spikes):
+    from math import lgamma, log
+
+    return sum(r - k * log(r) + lgamma(k + 1) if r > 0 else 0.0
+               for r, k in zip(np.ravel(rates), np.ravel(spikes)))
+
+
+def test_poisson_nll_matches_the_formula_with_log_factorial():
+    rates = np.array([[0.5, 2.0], [1e-6, 3.0]])
+    spikes = np.array([[0, 3], [0, 1]])
+    assert metrics.poisson_nll(rates, spikes) == pytest.approx(_poisson_nll_by_hand(rates, spikes), rel=1e-12)
+
+
+def test_bits_per_spike_matches_its_definition_on_a_hand_made_case():
+    spikes = np.array([[[0, 2], [1, 0]], [[3, 1], [0, 1]]])        # (trials, time, neurons)
+    rates = np.array([[[0.2, 1.5], [0.9, 0.3]], [[2.5, 1.0], [0.1, 0.8]]])
+    null = np.broadcast_to(spikes.reshape(-1, 2).mean(0), spikes.shape)
+    expected = (_poisson_nll_by_hand(null, spikes) - _poisson_nll_by_hand(rates, spikes)) / spikes.sum() / np.log(2)
+    assert metrics.bits_per_spike(rates, spikes) == pytest.approx(expected, rel=1e-12)
+
+
+def test_bits_per_spike_is_zero_for_the_null_model_and_positive_for_the_truth():
+    rng = np.random.default_rng(1)
+    true_rates = np.exp(rng.normal(-1, 1, size=(50, 20, 8)))
+    spikes = rng.poisson(true_rates)
+    null = np.broadcast_to(spikes.reshape(-1, 8).mean(0), spikes.shape)
+    assert metrics.bits_per_spike(null, spikes) == pytest.approx(0.0, abs=1e-12)
+    assert metrics.bits_per_spike(true_rates, spikes) > 0.2
+
+
+def test_bits_per_spike_with_a_silent_neuron_and_rates_near_zero():
+    spikes = np.array([[1, 0], [2, 0], [0, 0]])                     # neuron 2 never spikes
+    rates = np.array([[1.0, 1e-9], [2.0, 1e-9], [1e-9, 1e-9]])      # and the model says so
+    value = metrics.bits_per_spike(rates, spikes)
+    assert np.isfinite(value) and value > 0
+    null = np.broadcast_to(spikes.mean(0), spikes.shape)
+    expected = (_poisson_nll_by_hand(null, spikes) - _poisson_nll_by_hand(rates, spikes)) / 3 / np.log(2)
+    assert value == pytest.approx(expected, rel=1e-9)
+
+
+@pytest.mark.parametrize("rates, spikes, message", [
+    (np.array([1.0, 0.0]), np.array([1, 0]), "rates must be > 0"),
+    (np.array([1.0, -1.0]), np.array([1, 0]), "rates must be > 0"),
+    (np.array([1.0, np.nan]), np.array([1, 0]), "rates contains NaN"),
+    (np.ones((2, 3)), np.ones((3, 2)), "rates has shape"),
+    (np.ones(3), np.array([1, -1, 0]), "non-negative"),
+    (np.ones(3), np.array([1.0, 0.5, 0.0]), "whole-number"),
+    (np.ones(3), np.zeros(3), "no spike at all"),
+])
+def test_bits_per_spike_bad_input(rates, spikes, message):
+    with pytest.raises(ValueError, match=message):
+        metrics.bits_per_spike(rates, spikes)
