@@ -18,7 +18,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from . import checkpoint, fixed_points, training
+from . import checkpoint, fixed_points, training, vanilla_rnn
 
 N_BITS = 3
 N_STEPS = 64      # time steps per trial
@@ -66,48 +66,13 @@ def memories(n_bits=N_BITS):
 
 
 def init_params(key, n_hidden=N_HIDDEN, n_bits=N_BITS, gain=0.9):
-    """A dict of the RNN's weights: recurrent W (gain/sqrt(N) scaled), input B, bias b,
-    readout C and its bias c."""
-    kw, kb, kc = jax.random.split(key, 3)
-    return {
-        "W": gain * jax.random.normal(kw, (n_hidden, n_hidden)) / jnp.sqrt(n_hidden),
-        "B": jax.random.normal(kb, (n_hidden, n_bits)),
-        "b": jnp.zeros(n_hidden),
-        "C": jax.random.normal(kc, (n_bits, n_hidden)) / jnp.sqrt(n_hidden),
-        "c": jnp.zeros(n_bits),
-    }
+    """The RNN's weights (see `vanilla_rnn.init_params`): one input and one output per bit."""
+    return vanilla_rnn.init_params(key, n_hidden, n_bits, n_bits, gain)
 
 
-def rnn_step(params, h, x):
-    """One step of the vanilla RNN: h_t = tanh(W h_{t-1} + B x_t + b)."""
-    return jnp.tanh(params["W"] @ h + params["B"] @ x + params["b"])
+rnn_step, readout, step_map, run, run_batch = (vanilla_rnn.rnn_step, vanilla_rnn.readout, vanilla_rnn.step_map,
+                                               vanilla_rnn.run, vanilla_rnn.run_batch)
 
-
-def readout(params, h):
-    """The network's output y = C h + c, for one state (N,) or many (..., N)."""
-    return h @ params["C"].T + params["c"]
-
-
-def step_map(params):
-    """F(h, u) = tanh(W h + B u + b), ready for `fixed_points.find_fixed_points(F, states, u)`.
-
-    A `jax.tree_util.Partial`, so the finder's compiled code is reused for new weights.
-    """
-    return jax.tree_util.Partial(rnn_step, params)
-
-
-def run(params, inputs, h0=None):
-    """Run one trial (from h_0 = 0 unless given); return `(hidden, outputs)`, (T, N) and (T, n_bits)."""
-    def step(h, x):
-        h = rnn_step(params, h, x)
-        return h, h
-
-    h0 = jnp.zeros(params["W"].shape[0]) if h0 is None else h0
-    _, hidden = jax.lax.scan(step, h0, inputs)
-    return hidden, readout(params, hidden)
-
-
-run_batch = jax.vmap(run, in_axes=(None, 0))
 
 
 def loss(params, inputs, targets, l2=1e-4):

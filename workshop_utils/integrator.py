@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from . import checkpoint, training
+from . import checkpoint, training, vanilla_rnn
 
 N_STEPS = 25                   # time steps per trial
 DT = 1.0 / N_STEPS             # seconds per step: a trial lasts 1 s
@@ -38,35 +38,13 @@ def make_trials(key, n_trials, n_steps=N_STEPS, noise_std=NOISE_STD, bias_max=BI
 
 
 def init_params(key, n_hidden=N_HIDDEN, n_in=1, n_out=1, gain=0.95):
-    """A dict of the RNN's weights: recurrent W (gain/sqrt(N) scaled), input B, bias b,
-    readout C and its bias c. A gain just under 1 starts the network near marginal stability."""
-    kw, kb, kc = jax.random.split(key, 3)
-    return {
-        "W": gain * jax.random.normal(kw, (n_hidden, n_hidden)) / jnp.sqrt(n_hidden),
-        "B": jax.random.normal(kb, (n_hidden, n_in)) / jnp.sqrt(n_in),
-        "b": jnp.zeros(n_hidden),
-        "C": jax.random.normal(kc, (n_out, n_hidden)) / jnp.sqrt(n_hidden),
-        "c": jnp.zeros(n_out),
-    }
+    """The RNN's weights (see `vanilla_rnn.init_params`); a gain just under 1 starts the
+    network near marginal stability, where integrating is easiest to learn."""
+    return vanilla_rnn.init_params(key, n_hidden, n_in, n_out, gain)
 
 
-def rnn_step(params, h, x):
-    """One step of the vanilla RNN: h_t = tanh(W h_{t-1} + B x_t + b)."""
-    return jnp.tanh(params["W"] @ h + params["B"] @ x + params["b"])
-
-
-def run(params, inputs):
-    """Run one trial from h_0 = 0; return `(hidden, outputs)`, shapes (T, N) and (T, n_out)."""
-    def step(h, x):
-        h = rnn_step(params, h, x)
-        return h, h
-
-    h0 = jnp.zeros(params["W"].shape[0])
-    _, hidden = jax.lax.scan(step, h0, inputs)
-    return hidden, hidden @ params["C"].T + params["c"]
-
-
-run_batch = jax.vmap(run, in_axes=(None, 0))
+rnn_step, run, run_batch, step_map = (vanilla_rnn.rnn_step, vanilla_rnn.run, vanilla_rnn.run_batch,
+                                      vanilla_rnn.step_map)
 
 
 def trial_loss(params, inputs, targets):
