@@ -62,3 +62,16 @@ def test_nnx_train_step_fits_a_line_and_keeps_the_model_usable():
     assert losses[-1] < 1e-6 < losses[0]
     np.testing.assert_allclose(model.kernel[...], [[3.0]], atol=1e-3)
     np.testing.assert_allclose(model.bias[...], [-1.0], atol=1e-3)
+
+
+def test_optax_train_step_fits_a_line():
+    import optax
+
+    x = jnp.linspace(-1, 1, 32)
+    loss_fn = lambda p, batch: jnp.mean((p["w"] * batch[0] + p["b"] - batch[1]) ** 2)
+    optimizer = optax.sgd(0.2)
+    params = {"w": jnp.array(0.0), "b": jnp.array(0.0)}
+    step = training.optax_train_step(loss_fn, optimizer)
+    (params, _), losses = training.train(step, (params, optimizer.init(params)), 300, lambda i: (x, 2 * x + 0.5))
+    assert losses[-1] < 1e-8 < losses[0]
+    assert float(params["w"]) == pytest.approx(2.0, abs=1e-3) and float(params["b"]) == pytest.approx(0.5, abs=1e-3)

@@ -100,16 +100,13 @@ def train(key, n_steps=3000, batch_size=128, n_hidden=N_HIDDEN, learning_rate=1e
     schedule = optax.cosine_decay_schedule(learning_rate, max(n_steps, 1), alpha=0.05)
     optimizer = optax.chain(optax.clip_by_global_norm(1.0), optax.adam(schedule))
 
-    @jax.jit
-    def step(state, batch_key):
-        params, opt_state = state
+    def noisy_loss(params, batch_key):
         trial_key, noise_key = jax.random.split(batch_key)
         inputs, targets = make_trials(trial_key, batch_size)
         inputs = inputs + input_noise * jax.random.normal(noise_key, inputs.shape)
-        value, grads = jax.value_and_grad(loss)(params, inputs, targets, l2)
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        return (optax.apply_updates(params, updates), opt_state), value
+        return loss(params, inputs, targets, l2)
 
+    step = training.optax_train_step(noisy_loss, optimizer)
     state = (params, optimizer.init(params))
     (params, _), losses = training.train(
         step, state, n_steps, lambda i: jax.random.fold_in(data_key, i), desc=desc)

@@ -71,13 +71,8 @@ def train(key, n_steps=3000, batch_size=128, n_hidden=N_HIDDEN, learning_rate=2e
     params = init_params(init_key, n_hidden)
     optimizer = make_optimizer(learning_rate, n_steps)
 
-    @jax.jit
-    def step(state, batch_key):
-        params, opt_state = state
-        value, grads = jax.value_and_grad(loss)(params, *make_trials(batch_key, batch_size))
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        return (optax.apply_updates(params, updates), opt_state), value
-
+    step = training.optax_train_step(
+        lambda params, batch_key: loss(params, *make_trials(batch_key, batch_size)), optimizer)
     state = (params, optimizer.init(params))
     (params, _), losses = training.train(
         step, state, n_steps, lambda i: jax.random.fold_in(data_key, i), desc=desc)

@@ -5,6 +5,7 @@ import warnings
 
 import jax
 import numpy as np
+import optax
 from tqdm.auto import tqdm
 
 
@@ -58,6 +59,22 @@ def train(step, state, n_steps, batches, *, desc="training", updates=100):
                 bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
                 bar.update((i + 1) - bar.n)
     return state, np.asarray(losses)
+
+
+def optax_train_step(loss_fn, optimizer):
+    """A jitted step for plain parameter pytrees: `state = (params, opt_state)`.
+
+    `loss_fn(params, batch)` returns a scalar; the step returns `(new_state, loss)`, ready for
+    `train`. Start from `state = (params, optimizer.init(params))`.
+    """
+    @jax.jit
+    def step(state, batch):
+        params, opt_state = state
+        loss, grads = jax.value_and_grad(loss_fn)(params, batch)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return (optax.apply_updates(params, updates), opt_state), loss
+
+    return step
 
 
 def nnx_train_step(model, optimizer, loss_fn):
