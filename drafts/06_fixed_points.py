@@ -13,8 +13,8 @@
 # ---
 
 # %% [markdown]
-# <!-- DRAFT, not yet part of the series (issue 7): sections 1-3 and the three exercises run;
-# still to write: 4 context-dependent integration, 5 the LFADS generator (needs notebook 04),
+# <!-- DRAFT, not yet part of the series (issue 7): sections 1-4 and the three exercises run;
+# still to write: 5 the LFADS generator (needs notebook 04),
 # 6 the explorer, the bonus on period-2 flip-flops, the title cell's timings. Kept outside
 # notebooks/ so no tool or test treats it as part of the series. -->
 #
@@ -276,3 +276,48 @@ print(f"|cos|(left eigenvector, dF/du): median {np.median(np.abs(np.sum(left * i
 gain = np.sum(readout_w * right, 1) * np.sum(left * input_push, 1)
 print(f"readout change per unit input along the line: median {np.median(gain):.3f} "
       f"(range {gain.min():.3f} to {gain.max():.3f})")
+
+# %% [markdown]
+# ## 4. Context-dependent integration (Mante, Sussillo et al. 2013)
+#
+# Monkeys saw dots that varied in motion and in colour, and a cue told them which to judge.
+# Prefrontal neurons carried both, yet only the relevant one was integrated. The RNN version:
+# two noisy evidence streams, a context cue, and the target is the running sum of the cued
+# stream (`workshop_utils.contextual`). How does one network ignore an input in one context
+# and integrate it in the other? For each context (its cue held on, evidence off) we look for
+# a line attractor, and measure how much each stream moves the readout along it.
+
+# %%
+from workshop_utils import contextual, metrics, mode, vanilla_rnn
+
+key, train_key, test_key = jax.random.split(key, 3)
+ctx_params, ctx_losses = contextual.train(train_key, n_steps=mode.pick(full=3000, fast=3000))
+ctx_inputs, ctx_targets, ctx_contexts = contextual.make_trials(test_key, 1000)
+ctx_hidden, ctx_outputs = vanilla_rnn.run_batch(ctx_params, ctx_inputs)
+ctx_r2 = metrics.r_squared(ctx_targets, ctx_outputs)
+print(f"held-out R^2 = {ctx_r2:.4f}")
+assert ctx_r2 >= 0.99
+
+# %%
+C = np.asarray(ctx_params["C"][0])
+gains = {}
+for context in (0, 1):
+    key, sample_key, noise_key = jax.random.split(key, 3)
+    states = np.asarray(ctx_hidden[ctx_contexts == context]).reshape(-1, ctx_hidden.shape[-1])
+    cue = jnp.array([0.0, 0.0, 1.0 - context, float(context)])  # evidence off, cue on
+    fps = fixed_points.find_fixed_points(vanilla_rnn.step_map(ctx_params), fixed_points.sample_states(sample_key, states, 512),
+                                         cue, key=noise_key, noise_scale=0.01, lr_init=0.3, tol_unique=0.05)
+    r, l = np.real(fps.eigvec_J_xstar[:, :, 0]), np.real(fps.left_eigvec_J_xstar[:, :, 0])
+    push = np.real(fps.dF_du)  # (k, N, 4): each input's push through the tanh
+    gains[context] = [np.median(np.sum(C * r, 1) * np.sum(l * push[:, :, s], 1)) for s in (0, 1)]
+    print(f"context {context + 1}: {len(fps)} slow points, leading |eigenvalue| median "
+          f"{np.median(np.abs(fps.eigval_J_xstar[:, 0])):.4f}; readout change per unit of stream 1, 2: "
+          f"{gains[context][0]:.3f}, {gains[context][1]:.3f}")
+assert abs(gains[0][0] - 1) < 0.1 and abs(gains[0][1]) < 0.1
+assert abs(gains[1][1] - 1) < 0.1 and abs(gains[1][0]) < 0.1
+
+# %% [markdown]
+# In each context the network has a line attractor, and its left eigenvector (Mante et al.'s
+# *selection vector*) is orthogonal to the irrelevant stream's push and picks up the relevant
+# one with unit gain: the context does not gate the inputs on their way in (both streams push
+# the state in both contexts), it turns the line so that only one of them has a lasting effect.

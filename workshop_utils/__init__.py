@@ -4,7 +4,7 @@ One module per concept: `mode` (fast/full switch), `runtime` (versions and devic
 `seeding`, `training` (loop with progress bar), `checkpoint` (save/load with checksum),
 `plotting` (one style), `exercises` (self-checks), `metrics`, `gradcheck`, `attention`
 (the shared attention primitive), `fixed_points` (the fixed-point finder), and the models and
-data generators the notebooks share (`vanilla_rnn`, and its tasks `integrator` and `flipflop`;
+data generators the notebooks share (`vanilla_rnn`, and its tasks `integrator`, `flipflop` and `contextual`;
 `timewarp`).
 """
 
