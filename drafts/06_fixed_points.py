@@ -14,8 +14,8 @@
 
 # %% [markdown]
 # <!-- DRAFT, not yet part of the series (issue 7): sections 1-4 and the three exercises run;
-# still to write: 5 the LFADS generator (needs notebook 04),
-# 6 the explorer, the bonus on period-2 flip-flops, the title cell's timings. Kept outside
+# still to write: 5 the LFADS generator (needs notebook 04), the bonus on period-2 flip-flops,
+# the title cell's timings; section 6's explorer runs but its figure is not yet checked by eye. Kept outside
 # notebooks/ so no tool or test treats it as part of the series. -->
 #
 # # 06 · Opening the black box: fixed points of trained RNNs
@@ -321,3 +321,36 @@ assert abs(gains[1][1] - 1) < 0.1 and abs(gains[1][0]) < 0.1
 # *selection vector*) is orthogonal to the irrelevant stream's push and picks up the relevant
 # one with unit gain: the context does not gate the inputs on their way in (both streams push
 # the state in both contexts), it turns the line so that only one of them has a lasting effect.
+
+# %% [markdown]
+# ## 6. Explorer: how slow is slow?
+# The finder keeps points by their speed q. Fixed points have q at round-off; slow points,
+# larger q, are where the dynamics crawl. Slide the tolerance and see which of the
+# integrator's points survive, where they sit, and their eigenvalue spectra.
+
+# %%
+import ipywidgets as widgets
+
+pca_mean, pca_axes = fixed_points.fit_pca(np.asarray(int_hidden), 2)
+
+
+def show_tolerance(log10_q=-10.0):
+    keep = line.qstar <= 10.0 ** log10_q
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    projected = (line.xstar - pca_mean) @ pca_axes.T
+    for stable in (True, False):
+        pick = keep & (line.is_stable == stable)
+        axes[0].plot(projected[pick, 0], projected[pick, 1], "o", ms=5, mfc=COLORS["stable"] if stable else "white",
+                     color=COLORS["stable" if stable else "unstable"], label="stable" if stable else "unstable")
+    axes[0].legend()
+    plotting.label(axes[0], "PC 1 (a.u.)", "PC 2 (a.u.)", f"{keep.sum()} of {len(line)} points have q <= 1e{log10_q:.0f}")
+    circle = np.exp(1j * np.linspace(0, 2 * np.pi, 200))
+    axes[1].plot(circle.real, circle.imag, color="0.6", lw=1)
+    eig = line.eigval_J_xstar[keep].ravel()
+    axes[1].plot(eig.real, eig.imag, ".", ms=2, color=COLORS["model"])
+    axes[1].set_aspect("equal")
+    plotting.label(axes[1], "Re λ", "Im λ", "Their eigenvalues: one at 1, the rest inside")
+    plotting.show(fig)
+
+
+widgets.interact(show_tolerance, log10_q=widgets.FloatSlider(value=-10, min=-16, max=-3, step=1));
