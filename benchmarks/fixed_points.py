@@ -15,19 +15,17 @@ finder: 4.1 s to bring 1024 candidates of its trained 100-unit GRU to q < 1e-5.
 
 import argparse
 import os
-import platform
 import shlex
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from jax.tree_util import Partial
 
-from workshop_utils import fixed_points, flipflop
+from workshop_utils import fixed_points, flipflop, runtime
 
 
 def gru_step(params, h, u):
@@ -94,12 +92,7 @@ def report(name, first, median, fps, repeats, compiled_before=False):
 
 def machine():
     """CPU model, core count, load, and JAX's backend and device, in one line."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-        cpu = next(line.split(":", 1)[1].strip() for line in lines if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    cpu = runtime.cpu_model()
     load = f"load average {os.getloadavg()[0]:.2f}" if hasattr(os, "getloadavg") else ""
     device = jax.devices()[0]
     return (f"{cpu}, {os.cpu_count()} cores ({load}); JAX {jax.__version__}, backend {jax.default_backend()}, "

@@ -13,13 +13,14 @@ import copy
 import datetime
 import importlib.util
 import os
-import platform
 import shlex
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from workshop_utils import runtime
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,12 +53,7 @@ def time_notebook(nb, notebooks_dir: Path, fast: bool) -> float:
 
 def machine() -> str:
     """CPU model, core count and JAX's backend and device, in one line."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        lines = Path("/proc/cpuinfo").read_text().splitlines()
-        cpu = next(line.split(":", 1)[1].strip() for line in lines if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
+    cpu = runtime.cpu_model()
     probe = ("import jax; d = jax.devices(); "
              "print(f'JAX {jax.__version__}, backend {jax.default_backend()}, {len(d)} x {d[0].device_kind}')")
     # In a subprocess: JAX in this process would hold GPU memory the kernels need.

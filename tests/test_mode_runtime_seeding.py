@@ -51,3 +51,8 @@ def test_report_prints_versions_device_and_cpu_warning(capsys):
 def test_nothing_is_missing_or_installed_off_colab():
     assert runtime.missing_packages() == []
     assert runtime.install_missing_on_colab() == []  # not on Colab: never touches pip
+
+
+def test_cpu_model_names_the_processor():
+    name = runtime.cpu_model()
+    assert isinstance(name, str) and name.strip()

@@ -47,7 +47,6 @@ def test_bad_step_count_is_a_clear_error():
 
 
 def test_nnx_train_step_fits_a_line_and_keeps_the_model_usable():
-    import jax
     import optax
     from flax import nnx
 

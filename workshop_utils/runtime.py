@@ -62,6 +62,15 @@ def versions() -> dict:
     return found
 
 
+def cpu_model() -> str:
+    """The CPU's model name (from /proc/cpuinfo on Linux), for benchmark reports."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
+
+
 def device_summary() -> dict:
     """JAX's default backend and devices, e.g. {'backend': 'gpu', 'devices': ['cuda:0'], 'gpu': True}."""
     import jax
