@@ -24,7 +24,7 @@ import numpy as np
 from . import metrics
 
 TRUNCATE = 4.0                          # kernels stop at 4 standard deviations
-DEFAULT_WIDTHS = np.geomspace(0.5, 20.0, 15)   # bins
+DEFAULT_WIDTHS = np.geomspace(0.5, 40.0, 15)   # bins
 DEFAULT_COMPONENTS = (1, 2, 3, 4, 5, 6, 8, 10, 12, 16, 20, 24, 32, 48, 64, 96, 128)
 RATE_FLOOR = 1e-4                       # spikes per bin
 MAX_SEARCH_COUNTS = 500_000             # the width / component search scores at most this many
@@ -56,7 +56,7 @@ def choose_smoothing_width(spikes, widths=None, true_rates=None):
     smoothed spikes have the highest R^2 against them (`metrics.r_squared`). Without: the width
     whose leave-one-bin-out prediction (kernel centre weight zero, renormalised) gives the
     highest Poisson log-likelihood of each bin's count, usable on real data. `widths`
-    defaults to 15 log-spaced values from 0.5 to 20 bins. On large data the search scores
+    defaults to 15 log-spaced values from 0.5 to 40 bins. On large data the search scores
     evenly spaced trials holding at most 500,000 counts (plenty to rank widths; fast).
     """
     x = _check_array(spikes, "spikes", integer=True)
