@@ -13,13 +13,17 @@ class TrainingDiverged(RuntimeWarning):
     """Warned when training stops because the loss stopped being finite."""
 
 
-def train(step, state, n_steps, batches, *, desc="training", updates=100):
+def train(step, state, n_steps, batches, *, desc="training", updates=100, callback=None,
+          callback_every=100, progress=True):
     """Run `state, loss = step(state, batch)` for `n_steps` steps with a progress bar.
 
     step:    usually a jitted function; `state` is any pytree (e.g. `(params, opt_state)`).
     batches: `batches(i)` returns the batch for step i (a callable keeps the PRNG keys
              explicit: `lambda i: make_batch(jax.random.fold_in(key, i))`), or an iterable.
     updates: how many times the bar's loss readout is refreshed.
+    callback: optional `callback(i, state)`, called after every `callback_every` steps (e.g. a
+             validation loss for early stopping); training stops early when it returns True.
+    progress: False hides the bar.
 
     Returns `(state, losses)` with `losses` a NumPy array, one loss per completed step.
     If a loss is NaN or infinite, training stops with a warning that says at which step,
@@ -35,7 +39,7 @@ def train(step, state, n_steps, batches, *, desc="training", updates=100):
         get_batch = lambda i: next(iterator)
     losses = []
     refresh = max(1, n_steps // max(1, updates))
-    with tqdm(total=n_steps, desc=desc, unit="step") as bar:
+    with tqdm(total=n_steps, desc=desc, unit="step", disable=not progress) as bar:
         for i in range(n_steps):
             try:
                 batch = get_batch(i)
@@ -58,6 +62,9 @@ def train(step, state, n_steps, batches, *, desc="training", updates=100):
             if (i + 1) % refresh == 0 or i + 1 == n_steps:
                 bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
                 bar.update((i + 1) - bar.n)
+            if callback is not None and (i + 1) % callback_every == 0 and callback(i, state):
+                bar.write(f"{desc}: stopped early after {i + 1} steps.")
+                break
     return state, np.asarray(losses)
 
 

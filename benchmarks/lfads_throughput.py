@@ -1,0 +1,90 @@
+"""Time one LFADS training step (`workshop_utils.lfads`) at the two reference configurations.
+
+    python benchmarks/lfads_throughput.py [--repeats N] [--configs A B]
+
+For each configuration this fresh process builds the model on random Poisson counts, times
+the first call of the very step `lfads.fit` runs (tracing and compilation included), then the
+median of `--repeats` further steps (each waits for its result). Throughput is batch x bins x
+neurons spike-bins per second. It also reports the CPU time per step, which a busy shared
+machine inflates less than wall time.
+
+  A: batch 128, 100 bins, 50 neurons, encoder 64, controller 32, 1 inferred input,
+     generator 64, 8 factors
+  B: batch 128, 25 bins, 100 neurons, encoder 128, controller 128, 1 inferred input,
+     generator 128, 32 factors (the computation-thru-dynamics tutorial's defaults)
+
+Reference figures on a 2-core CPU of this kind (medians): computation-thru-dynamics' JAX
+LFADS (patched to run) 2.6-3.9 M spike-bins/s at A with 60-76 s of compilation, 2.4-2.7 M at
+B; lfads-torch 1.2 M at A, 1.45 M at B.
+"""
+
+import argparse
+import os
+import shlex
+import statistics
+import sys
+import time
+
+import jax
+import numpy as np
+from flax import nnx
+
+from workshop_utils import lfads, runtime
+
+CONFIGS = {
+    "A": dict(batch=128, n_bins=100, n_neurons=50, encoder_size=64, controller_size=32,
+              n_inputs=1, generator_size=64, n_factors=8),
+    "B": dict(batch=128, n_bins=25, n_neurons=100, encoder_size=128, controller_size=128,
+              n_inputs=1, generator_size=128, n_factors=32),
+}
+REFERENCE = {"A": "2.6-3.9 M (c-t-d JAX), 1.2 M (lfads-torch)", "B": "2.4-2.7 M (c-t-d JAX), 1.45 M (lfads-torch)"}
+
+
+def time_config(name, repeats):
+    sizes = dict(CONFIGS[name])
+    batch = sizes.pop("batch")
+    config = lfads.Config(batch_size=batch, **sizes)
+    rng = np.random.default_rng(0)
+    spikes = rng.poisson(0.3, (4 * batch, config.n_bins, config.n_neurons)).astype(np.float32)
+    model = lfads.LFADS(config, nnx.Rngs(0), mean_rates=spikes.mean(axis=(0, 1)))
+    state, step, _, _ = lfads.training_functions(model, config, jax.numpy.asarray(spikes),
+                                                 jax.numpy.asarray(spikes[:batch]))
+    key = jax.random.key(0, impl="rbg")
+
+    def one(state, i):
+        start_wall, start_cpu = time.perf_counter(), time.process_time()
+        state, loss = step(state, (i, jax.random.fold_in(key, i)))
+        float(loss)  # waits for the step
+        return state, time.perf_counter() - start_wall, time.process_time() - start_cpu
+
+    state, first, _ = one(state, 0)
+    walls, cpus = [], []
+    for i in range(1, repeats + 1):
+        state, wall, cpu = one(state, i)
+        walls.append(wall)
+        cpus.append(cpu)
+    wall, cpu = statistics.median(walls), statistics.median(cpus)
+    bins = batch * config.n_bins * config.n_neurons
+    return dict(config=name, first_call_s=first, step_ms=1e3 * wall, cpu_ms=1e3 * cpu,
+                mspikebins=bins / wall / 1e6)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=30)
+    parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
+    args = parser.parse_args(argv)
+    print(f"Machine: {runtime.cpu_model()}, {os.cpu_count()} cores; JAX {jax.__version__}, "
+          f"backend {jax.default_backend()}; load average {os.getloadavg()[0]:.1f}")
+    print("| config | first call, compile included (s) | median step (ms) | CPU per step (ms) "
+          "| M spike-bins/s | reference |")
+    print("|---|---:|---:|---:|---:|---|")
+    for name in args.configs:
+        r = time_config(name, args.repeats)
+        print(f"| {name} | {r['first_call_s']:.1f} | {r['step_ms']:.1f} | {r['cpu_ms']:.1f} | "
+              f"{r['mspikebins']:.2f} | {REFERENCE[name]} |", flush=True)
+    print(f"Command: python {' '.join(shlex.quote(a) for a in ['benchmarks/lfads_throughput.py', *sys.argv[1:]])}")
+
+
+if __name__ == "__main__":
+    main()

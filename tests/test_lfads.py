@@ -1,0 +1,219 @@
+"""LFADS: each term of the ELBO against its closed form, shapes, masking, determinism, bad input."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from flax import nnx
+from scipy import stats
+
+from workshop_utils import lfads
+
+SMALL = dict(encoder_size=8, controller_size=6, n_inputs=1, generator_size=10, n_factors=4)
+
+
+def small_model(n_neurons=7, n_bins=12, **options):
+    config = lfads.Config(n_neurons=n_neurons, n_bins=n_bins, **{**SMALL, **options})
+    return lfads.LFADS(config, nnx.Rngs(0))
+
+
+def poisson_spikes(shape, rate=0.5, seed=0):
+    return np.random.default_rng(seed).poisson(rate, shape).astype(np.int32)
+
+
+# ------------------------------------------------------------------------ the ELBO's terms
+def test_poisson_log_likelihood_matches_scipy():
+    rates = np.array([0.01, 0.5, 3.0, 10.0])
+    counts = np.array([0.0, 1.0, 4.0, 7.0])
+    got = lfads.poisson_log_likelihood(jnp.log(rates), counts)
+    np.testing.assert_allclose(got, stats.poisson.logpmf(counts, rates), rtol=1e-5, atol=1e-6)
+
+
+def test_kl_gaussians_closed_form_and_monte_carlo():
+    mq, lvq = np.array([0.3, -1.0]), np.log(np.array([0.5, 2.0]))
+    mp, lvp = np.array([0.0, 0.5]), np.log(np.array([1.0, 0.1]))
+    got = float(lfads.kl_gaussians(mq, lvq, mp, lvp))
+    # Monte Carlo: E_q[log q - log p]
+    rng = np.random.default_rng(0)
+    x = mq + np.exp(0.5 * lvq) * rng.standard_normal((400_000, 2))
+    log_q = stats.norm.logpdf(x, mq, np.exp(0.5 * lvq)).sum(1)
+    log_p = stats.norm.logpdf(x, mp, np.exp(0.5 * lvp)).sum(1)
+    assert got == pytest.approx(np.mean(log_q - log_p), rel=1e-2)
+    # and zero for identical distributions
+    assert float(lfads.kl_gaussians(mq, lvq, mq, lvq)) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_ar1_prior_is_the_stationary_gaussian_process():
+    T, tau, nvar = 6, 3.0, 0.2
+    alpha = np.exp(-1 / tau)
+    u = np.random.default_rng(1).standard_normal((T, 1))
+    got = float(lfads.ar1_log_prior(jnp.asarray(u), jnp.log(jnp.array([tau])), jnp.log(jnp.array([nvar]))))
+    # The stationary AR(1) process has covariance var * alpha^|i-j| with var = nvar / (1 - alpha^2).
+    lags = np.abs(np.subtract.outer(np.arange(T), np.arange(T)))
+    cov = nvar / (1 - alpha**2) * alpha**lags
+    assert got == pytest.approx(stats.multivariate_normal(np.zeros(T), cov).logpdf(u[:, 0]), rel=1e-5)
+
+
+def test_ar1_prior_sums_over_input_dimensions():
+    u = np.random.default_rng(2).standard_normal((5, 2))
+    logtau, lognvar = jnp.log(jnp.array([2.0, 8.0])), jnp.log(jnp.array([0.1, 0.3]))
+    both = float(lfads.ar1_log_prior(jnp.asarray(u), logtau, lognvar))
+    each = sum(float(lfads.ar1_log_prior(jnp.asarray(u[:, [i]]), logtau[i:i + 1], lognvar[i:i + 1]))
+               for i in range(2))
+    assert both == pytest.approx(each, rel=1e-6)
+
+
+def test_input_kl_is_log_q_minus_log_p_at_the_sample():
+    model = small_model()
+    out = model(jnp.asarray(poisson_spikes((3, 12, 7)), jnp.float32), jax.random.key(0))
+    kl = np.asarray(lfads.kl_inputs(out, model))
+    u, m, lv = (np.asarray(out[k]) for k in ("u", "u_mean", "u_logvar"))
+    log_q = stats.norm.logpdf(u, m, np.exp(0.5 * lv)).sum(axis=(1, 2))
+    log_p = np.array([float(lfads.ar1_log_prior(jnp.asarray(u[i]), model.u_prior_logtau[...],
+                                                 model.u_prior_lognvar[...])) for i in range(3)])
+    np.testing.assert_allclose(kl, log_q - log_p, rtol=1e-4, atol=1e-4)
+
+
+# --------------------------------------------------------------------------- the network
+def test_forward_shapes():
+    model = small_model()
+    out = model(jnp.asarray(poisson_spikes((3, 12, 7)), jnp.float32), jax.random.key(0))
+    assert out["log_rates"].shape == (3, 12, 7)
+    assert out["factors"].shape == (3, 12, 4)
+    assert out["gen_states"].shape == (3, 12, 10)
+    assert out["g0_mean"].shape == out["g0_logvar"].shape == (3, 10)
+    assert out["u"].shape == out["u_mean"].shape == (3, 12, 1)
+
+
+def test_without_controller_there_are_no_inputs():
+    model = small_model(n_inputs=0, controller_size=0)
+    out = model(jnp.asarray(poisson_spikes((2, 12, 7)), jnp.float32), jax.random.key(0))
+    assert "u" not in out and out["log_rates"].shape == (2, 12, 7)
+    terms = lfads.loss_terms(model, jnp.asarray(poisson_spikes((2, 12, 7))), jax.random.key(1))
+    assert all(np.isfinite(float(v)) for v in terms.values())
+
+
+def test_factor_weights_have_unit_columns():
+    W = np.asarray(small_model().factor_weights())
+    np.testing.assert_allclose(np.linalg.norm(W, axis=0), 1.0, rtol=1e-5)
+
+
+def test_posterior_variance_has_a_floor():
+    assert float(jnp.exp(lfads._floor_logvar(jnp.array(-50.0)))) >= lfads.VAR_FLOOR * 0.999
+
+
+def test_gru_update_matches_its_equations():
+    rng = np.random.default_rng(3)
+    h, xp, hp = rng.standard_normal(4), rng.standard_normal(12), rng.standard_normal(12)
+    sig = lambda v: 1 / (1 + np.exp(-v))
+    r, z = sig(xp[:4] + hp[:4]), sig(xp[4:8] + hp[4:8])
+    n = np.tanh(xp[8:] + r * hp[8:])
+    np.testing.assert_allclose(lfads.gru_update(h, xp, hp), z * h + (1 - z) * n, rtol=1e-5)
+
+
+def test_coordinated_dropout_scores_only_hidden_entries():
+    """Changing a count the encoder saw must not change the reconstruction term, only what it
+    predicts; changing a hidden count changes the score directly."""
+    model = small_model(dropout=0.0, coordinated_dropout=0.5)
+    spikes = jnp.asarray(poisson_spikes((4, 12, 7)), jnp.float32)
+    key = jax.random.key(5)
+    noise = lfads.draw_noise(key, model.config, 4, 12, training=True)
+    hidden = np.asarray(noise["hidden"])
+    assert 0.3 < hidden.mean() < 0.7
+    # the encoder sees zeros where entries are hidden: a hidden count can be changed without
+    # changing the model's output, and the loss moves by exactly that entry's likelihood
+    b, t, n = np.argwhere(hidden)[0]
+    bumped = spikes.at[b, t, n].add(3.0)
+    base = lfads.loss_terms(model, spikes, key)
+    after = lfads.loss_terms(model, bumped, key)
+    out = lfads.forward(model, jnp.where(noise["hidden"], 0.0, spikes / 0.5), training=True, noise=noise)
+    log_rate = float(out["log_rates"][b, t, n])
+    expected = -3.0 * log_rate / 0.5 / (12 * 7) / 4     # one entry, scaled by 1/cd, per entry, batch mean
+    assert float(after["recon"] - base["recon"]) == pytest.approx(expected, rel=1e-3, abs=1e-7)
+    assert float(after["kl"]) == pytest.approx(float(base["kl"]), rel=1e-6)
+    # a visible entry changes the encoder's input, and so the posterior (the KL moves)
+    b, t, n = np.argwhere(~hidden)[0]
+    moved = lfads.loss_terms(model, spikes.at[b, t, n].add(3.0), key)
+    assert float(moved["kl"]) != pytest.approx(float(base["kl"]), rel=1e-6)
+
+
+def test_evaluation_is_deterministic_given_the_key_and_dropout_only_in_training():
+    model = small_model(dropout=0.3)
+    spikes = jnp.asarray(poisson_spikes((3, 12, 7)), jnp.float32)
+    a = model(spikes, jax.random.key(1))
+    b = model(spikes, jax.random.key(1))
+    np.testing.assert_array_equal(a["log_rates"], b["log_rates"])
+    c = model(spikes, jax.random.key(2))
+    assert not np.allclose(a["log_rates"], c["log_rates"])
+    noise = lfads.draw_noise(jax.random.key(0), model.config, 3, 12, training=False)
+    assert all(float(noise[k]) == 1.0 for k in ("keep_input", "keep_encoding", "keep_generator"))
+    noise = lfads.draw_noise(jax.random.key(0), model.config, 3, 12, training=True)
+    kept = np.asarray(noise["keep_generator"])
+    np.testing.assert_allclose(np.unique(kept), [0.0, 1 / 0.7], rtol=1e-6)
+
+
+# ------------------------------------------------------------------------------ fit & infer
+@pytest.fixture(scope="module")
+def tiny_fit():
+    spikes = poisson_spikes((40, 10, 5), rate=1.0)
+    return spikes, lfads.fit(spikes, seed=3, n_steps=30, batch_size=16, eval_every=10,
+                             progress=False, **{**SMALL, "n_factors": 3})
+
+
+def test_fit_returns_model_history_and_split(tiny_fit):
+    spikes, fitted = tiny_fit
+    h = fitted.history
+    assert len(h["train_loss"]) <= 30 and np.all(np.isfinite(h["train_loss"]))
+    assert len(h["valid_loss"]) >= 1 and h["best_step"] in list(h["eval_step"])
+    assert set(fitted.train_idx).isdisjoint(fitted.valid_idx)
+    assert len(fitted.train_idx) + len(fitted.valid_idx) == 40
+
+
+def test_fit_is_deterministic_under_a_seed(tiny_fit):
+    spikes, fitted = tiny_fit
+    again = lfads.fit(spikes, seed=3, n_steps=30, batch_size=16, eval_every=10, progress=False,
+                      **{**SMALL, "n_factors": 3})
+    np.testing.assert_array_equal(fitted.history["train_loss"], again.history["train_loss"])
+    np.testing.assert_array_equal(lfads.posterior_rates(fitted, spikes[:3], n_samples=4),
+                                  lfads.posterior_rates(again, spikes[:3], n_samples=4))
+
+
+def test_posterior_rates_shape_positive_and_averaged(tiny_fit):
+    spikes, fitted = tiny_fit
+    rates = lfads.posterior_rates(fitted, spikes[:5], n_samples=8, batch_size=2)
+    assert rates.shape == (5, 10, 5) and np.all(rates > 0)
+    everything = lfads.posterior_rates(fitted, spikes[:5], n_samples=8, batch_size=2, return_all=True)
+    assert everything["factors"].shape == (5, 10, 3) and everything["inputs"].shape == (5, 10, 1)
+    np.testing.assert_allclose(everything["rates"], rates, rtol=1e-6)
+    # the average of many samples varies less between seeds than single samples do
+    one = [lfads.posterior_rates(fitted, spikes[:5], n_samples=1, seed=s) for s in range(2)]
+    many = [lfads.posterior_rates(fitted, spikes[:5], n_samples=32, seed=s) for s in range(2)]
+    assert np.abs(many[0] - many[1]).mean() < np.abs(one[0] - one[1]).mean()
+
+
+@pytest.mark.parametrize("bad, message", [
+    (np.full((20, 5, 3), np.nan), "NaN"),
+    (-np.ones((20, 5, 3)), "negative"),
+    (np.full((20, 5, 3), 0.5), "whole-number"),
+    (np.ones((20, 5)), "3 dimensions"),
+    (np.ones((3, 5, 3)), "at least 10"),
+    (np.ones((20, 0, 3)), "empty"),
+])
+def test_fit_rejects_bad_spikes(bad, message):
+    with pytest.raises(ValueError, match=message):
+        lfads.fit(bad, n_steps=1)
+
+
+def test_posterior_rates_rejects_wrong_neuron_count(tiny_fit):
+    _, fitted = tiny_fit
+    with pytest.raises(ValueError, match="6 neurons but the model was trained on 5"):
+        lfads.posterior_rates(fitted, np.ones((2, 10, 6)))
+    with pytest.raises(TypeError, match="TrainedLFADS"):
+        lfads.posterior_rates("model", np.ones((2, 10, 5)))
+
+
+@pytest.mark.parametrize("option", [dict(n_factors=0), dict(dropout=1.0), dict(n_inputs=2, controller_size=0),
+                                    dict(learning_rate=-1.0), dict(bogus=3)])
+def test_bad_options_are_named(option):
+    with pytest.raises((ValueError, TypeError), match=list(option)[0]):
+        lfads.fit(poisson_spikes((20, 5, 3)), n_steps=1, **option)

@@ -1,0 +1,554 @@
+"""LFADS: latent factor analysis via dynamical systems (Pandarinath et al. 2018), in Flax NNX.
+
+A sequential variational auto-encoder for spike counts shaped (trials, time, neurons):
+
+    encoder   e_t = [GRU_fwd(x)_t, GRU_bwd(x)_t]          a bidirectional GRU reads the spikes
+    g0        q(g0 | x) = N(mu, sigma^2) from [e_T(fwd), e_1(bwd)],  prior N(mu_p, sigma_p^2)
+    controller c_t = GRU(c_{t-1}, [e_t, f_{t-1}])         reads the encoder and its own output
+    inputs    q(u_t | x) = N(mu_u(c_t), sigma_u(c_t)^2),  prior AR(1): u_t = a u_{t-1} + noise
+    generator g_t = GRU(g_{t-1}, u_t)                     the dynamical system itself
+    factors   f_t = W_f g_t, each row of W_f of unit length
+    rates     log r_t = W_r f_t + b_r,   x_t ~ Poisson(r_t)   (spikes per bin)
+
+Two calls do everything: `model = fit(spikes, seed=0)` and `posterior_rates(model, spikes)`.
+Training maximises the ELBO with the habits that make LFADS work: KL and L2 warm-up, dropout,
+coordinated dropout (the reconstruction is scored only on input entries hidden from the
+encoder, so the model cannot just copy its input), gradient clipping, and early stopping on a
+validation split. Inference averages the rates of many posterior samples.
+
+For speed on a CPU, everything that does not depend on the previous time step (the GRUs' input
+projections, the readout) is one big matrix product outside the time loop, the two encoder
+directions run in one `lax.scan`, and the GRUs use the "reset-after" form, which needs a
+single recurrent matrix product per step.
+"""
+
+import dataclasses
+import functools
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from flax import nnx
+
+from . import checkpoint, training
+
+VAR_FLOOR = 1e-4  # posterior variances never go below this, so log q stays finite
+INIT_LOGVAR = math.log(0.01)  # the posteriors' initial log variance
+
+
+# ----------------------------------------------------------------------------- configuration
+@dataclasses.dataclass(frozen=True)
+class Config:
+    """Sizes and training options. The defaults suit a few hundred trials, tens of neurons
+    and tens to a hundred bins; `n_inputs=0` removes the controller (no inferred inputs)."""
+    n_neurons: int
+    n_bins: int
+    encoder_size: int = 64
+    controller_size: int = 32
+    n_inputs: int = 1
+    generator_size: int = 64
+    n_factors: int = 16
+    g0_prior_var: float = 0.1           # sigma_p^2 of the initial-state prior
+    input_prior_tau: float = 10.0       # initial AR(1) time constant of the input prior, in bins
+    input_prior_var: float = 0.1        # initial stationary variance of the input prior
+    dropout: float = 0.05
+    coordinated_dropout: float = 0.3    # fraction of input entries hidden from the encoder
+    l2_weight: float = 1e-4             # on the recurrent weights, per entry of the data
+    kl_warmup: int = 1000               # steps over which the KL and L2 weights ramp 0 -> 1
+    learning_rate: float = 1e-2
+    lr_decay: float = 0.05              # final learning rate = learning_rate * lr_decay
+    grad_clip: float = 1.0
+    batch_size: int = 128
+    n_steps: int = 3000
+    valid_fraction: float = 0.2
+    eval_every: int = 100
+    patience: int = 10                  # evaluations without improvement before stopping
+
+    def __post_init__(self):
+        for name in ("n_neurons", "n_bins", "encoder_size", "generator_size", "n_factors",
+                     "batch_size", "eval_every"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        for name in ("n_inputs", "controller_size", "n_steps", "kl_warmup", "patience"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or value < 0:
+                raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        if self.n_inputs > 0 and self.controller_size < 1:
+            raise ValueError(f"n_inputs={self.n_inputs} needs a controller: controller_size must be "
+                             f">= 1, got {self.controller_size}")
+        for name in ("dropout", "coordinated_dropout"):
+            if not 0.0 <= getattr(self, name) < 1.0:
+                raise ValueError(f"{name} must be in [0, 1), got {getattr(self, name)!r}")
+        if not 0.0 < self.valid_fraction < 1.0:
+            raise ValueError(f"valid_fraction must be in (0, 1), got {self.valid_fraction!r}")
+        for name in ("g0_prior_var", "input_prior_tau", "input_prior_var", "learning_rate",
+                     "lr_decay", "grad_clip"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)!r}")
+
+
+# ------------------------------------------------------------------------------------ pieces
+class GRU(nnx.Module):
+    """A GRU cell split in two: `project` (inputs, any number of steps at once) and `step`.
+
+    Reset-after form (as in cuDNN): r, z = sigmoid(x_rz + h U_rz + b), n = tanh(x_n + r * (h U_n
+    + b_n)), h' = z h + (1 - z) n. The update gate's bias starts at +1 so the cell begins by
+    remembering, as LFADS does.
+    """
+
+    def __init__(self, n_in, n_hidden, rngs):
+        h = n_hidden
+        self.n_hidden = h
+        self.W_x = nnx.Param(jax.random.normal(rngs.params(), (n_in, 3 * h)) / math.sqrt(n_in))
+        self.W_h = nnx.Param(jax.random.normal(rngs.params(), (h, 3 * h)) / math.sqrt(h))
+        self.b_x = nnx.Param(jnp.zeros(3 * h).at[h:2 * h].set(1.0))  # gates r, z, candidate n
+        self.b_h = nnx.Param(jnp.zeros(3 * h))
+
+    def project(self, x):
+        return x @ self.W_x[...] + self.b_x[...]
+
+    def step(self, h, x_proj):
+        return gru_update(h, x_proj, h @ self.W_h[...] + self.b_h[...])
+
+
+def gru_update(h, x_proj, h_proj):
+    """The GRU's gating given both projections, each (..., 3 * hidden) ordered (r, z, n)."""
+    x_r, x_z, x_n = jnp.split(x_proj, 3, axis=-1)
+    h_r, h_z, h_n = jnp.split(h_proj, 3, axis=-1)
+    r = jax.nn.sigmoid(x_r + h_r)
+    z = jax.nn.sigmoid(x_z + h_z)
+    n = jnp.tanh(x_n + r * h_n)
+    return z * h + (1.0 - z) * n
+
+
+class Linear(nnx.Module):
+    def __init__(self, n_in, n_out, rngs, scale=1.0, bias=True):
+        self.W = nnx.Param(scale * jax.random.normal(rngs.params(), (n_in, n_out)) / math.sqrt(n_in))
+        self.b = nnx.Param(jnp.zeros(n_out)) if bias else None
+
+    def __call__(self, x):
+        y = x @ self.W[...]
+        return y if self.b is None else y + self.b[...]
+
+
+# ------------------------------------------------------------------------------------- model
+class LFADS(nnx.Module):
+    """The LFADS network. Call `model(spikes, key)` for one pass (see `forward`)."""
+
+    def __init__(self, config: Config, rngs: nnx.Rngs, mean_rates=None):
+        c = self.config = config
+        E, C, G, F, U = (c.encoder_size, c.controller_size, c.generator_size, c.n_factors,
+                         c.n_inputs)
+        self.encoder_fwd = GRU(c.n_neurons, E, rngs)
+        self.encoder_bwd = GRU(c.n_neurons, E, rngs)
+        # Posteriors output (mean, log variance). They start narrow (variance 0.01): wide ones
+        # would drown the generator in sampling noise, and it would learn to ignore them.
+        self.g0_posterior = Linear(2 * E, 2 * G, rngs, scale=0.1)
+        self.g0_posterior.b[...] = jnp.zeros(2 * G).at[G:].set(INIT_LOGVAR)
+        self.g0_prior_mean = nnx.Param(jnp.zeros(G))
+        self.g0_prior_logvar = nnx.Param(jnp.full(G, math.log(c.g0_prior_var), dtype=jnp.float32))
+        if U > 0:
+            self.controller = GRU(2 * E + F, C, rngs)
+            self.u_posterior = Linear(C, 2 * U, rngs, scale=0.1)
+            self.u_posterior.b[...] = jnp.zeros(2 * U).at[U:].set(INIT_LOGVAR)
+            alpha = math.exp(-1.0 / c.input_prior_tau)
+            self.u_prior_logtau = nnx.Param(jnp.full(U, math.log(c.input_prior_tau), dtype=jnp.float32))
+            self.u_prior_lognvar = nnx.Param(jnp.full(U, math.log(c.input_prior_var * (1 - alpha**2)), dtype=jnp.float32))
+        self.generator = GRU(max(U, 1), G, rngs)  # with no inputs the generator is autonomous
+        self.factors_W = nnx.Param(jax.random.normal(rngs.params(), (G, F)) / math.sqrt(G))
+        log_mean = jnp.log(jnp.clip(jnp.asarray(mean_rates if mean_rates is not None
+                                                else jnp.ones(c.n_neurons)), 1e-3))
+        self.readout = Linear(F, c.n_neurons, rngs, scale=0.1)
+        self.readout.b[...] = log_mean  # start at each neuron's mean rate
+
+    def factor_weights(self):
+        """W_f with each factor's weight vector over generator units of unit length."""
+        W = self.factors_W[...]
+        return W / jnp.linalg.norm(W, axis=0, keepdims=True)
+
+    def __call__(self, spikes, key, training=False):
+        return forward(self, spikes, key, training)
+
+
+def forward(model, spikes, key=None, training=False, noise=None):
+    """One stochastic pass: encode, sample g0 and the inputs, run the generator.
+
+    spikes: (batch, time, neurons) counts, already masked by the caller if it wants
+    coordinated dropout. The randomness comes from `key`, or ready drawn as `noise` (see
+    `draw_noise`). Returns a dict of arrays, batch first: `log_rates` (B, T, N),
+    `factors` (B, T, F), `g0_mean`, `g0_logvar` (B, G), and with inputs `u` (the samples),
+    `u_mean`, `u_logvar` (B, T, U), `gen_states` (B, T, G).
+    """
+    c = model.config
+    B, T, _ = spikes.shape
+    G, U = c.generator_size, c.n_inputs
+    if noise is None:
+        noise = draw_noise(key, c, B, T, training)
+
+    x = jnp.swapaxes(spikes, 0, 1).astype(jnp.float32) * noise["keep_input"]    # (T, B, N)
+    enc = _encode(model, x) * noise["keep_encoding"]                            # (T, B, 2E)
+    # g0: from the forward encoder's last state and the backward encoder's first
+    E = c.encoder_size
+    g0_in = jnp.concatenate([enc[-1, :, :E], enc[0, :, E:]], axis=-1)
+    g0_mean, g0_logvar = jnp.split(model.g0_posterior(g0_in), 2, axis=-1)
+    g0_logvar = _floor_logvar(g0_logvar)
+    g0 = g0_mean + jnp.exp(0.5 * g0_logvar) * noise["eps_g0"]   # reparameterisation
+
+    W_f = model.factor_weights()
+    gen_keep = jnp.broadcast_to(noise["keep_generator"], (T, B, G))
+    gen_Wh, gen_bh = model.generator.W_h[...], model.generator.b_h[...]
+    if U > 0:
+        con = model.controller
+        enc_proj = enc @ con.W_x[: 2 * E] + con.b_x[...]                # (T, B, 3C), hoisted
+        con_Wf, con_Wh, con_bh = con.W_x[2 * E:], con.W_h[...], con.b_h[...]
+        u_W, u_b = model.u_posterior.W[...], model.u_posterior.b[...]
+        gen_Wx, gen_bx = model.generator.W_x[...], model.generator.b_x[...]
+        eps = noise["eps_u"]
+
+        def step(carry, xs):
+            g, con_h, f = carry
+            enc_t, eps_t, keep_t = xs
+            con_h = gru_update(con_h, enc_t + f @ con_Wf, con_h @ con_Wh + con_bh)
+            u_mean, u_logvar = jnp.split(con_h @ u_W + u_b, 2, axis=-1)
+            u_logvar = _floor_logvar(u_logvar)
+            u = u_mean + jnp.exp(0.5 * u_logvar) * eps_t
+            g = gru_update(g, u @ gen_Wx + gen_bx, g @ gen_Wh + gen_bh)
+            f = (g * keep_t) @ W_f
+            return (g, con_h, f), (g, f, u, u_mean, u_logvar)
+
+        carry = (g0, jnp.zeros((B, c.controller_size)), g0 @ W_f)
+        _, (g, f, u, u_mean, u_logvar) = jax.lax.scan(step, carry, (enc_proj, eps, gen_keep))
+    else:
+        gen_x = model.generator.b_x[...]  # an autonomous generator: its input is zero
+
+        def step(g, keep_t):
+            g = gru_update(g, gen_x, g @ gen_Wh + gen_bh)
+            return g, (g, (g * keep_t) @ W_f)
+
+        _, (g, f) = jax.lax.scan(step, g0, gen_keep)
+    out = {"log_rates": jnp.swapaxes(model.readout(f), 0, 1),
+           "factors": jnp.swapaxes(f, 0, 1), "gen_states": jnp.swapaxes(g, 0, 1),
+           "g0_mean": g0_mean, "g0_logvar": g0_logvar}
+    if U > 0:
+        out.update(u=jnp.swapaxes(u, 0, 1), u_mean=jnp.swapaxes(u_mean, 0, 1),
+                   u_logvar=jnp.swapaxes(u_logvar, 0, 1))
+    return out
+
+
+def _encode(model, x):
+    """Both encoder directions in one scan; x is (T, B, N), the result (T, B, 2E)."""
+    fwd, bwd = model.encoder_fwd, model.encoder_bwd
+    proj = jnp.stack([fwd.project(x), bwd.project(x[::-1])])         # (2, T, B, 3E), hoisted
+    W_h = jnp.stack([fwd.W_h[...], bwd.W_h[...]])                    # (2, E, 3E)
+    b_h = jnp.stack([fwd.b_h[...], bwd.b_h[...]])[:, None, :]
+
+    def step(h, proj_t):                                             # h: (2, B, E)
+        h = gru_update(h, proj_t, jnp.einsum("dbe,dek->dbk", h, W_h) + b_h)
+        return h, h
+
+    h0 = jnp.zeros((2, x.shape[1], model.config.encoder_size))
+    _, hs = jax.lax.scan(step, h0, jnp.swapaxes(proj, 0, 1))          # (T, 2, B, E)
+    return jnp.concatenate([hs[:, 0], hs[::-1, 1]], axis=-1)
+
+
+def _floor_logvar(logvar):
+    return jnp.log(jnp.exp(logvar) + VAR_FLOOR)
+
+
+def draw_noise(key, config, batch, n_bins, training):
+    """All the randomness of one pass: dropout masks (scaled by 1/keep), standard normals, and
+    in training with coordinated dropout, `hidden` (B, T, N): the entries kept from the encoder.
+
+    Drawn with one uniform and one normal call: each random call site compiles to its own
+    large kernel, so this keeps compilation quick.
+    """
+    c, B, T = config, batch, n_bins
+    keep_shapes = {"keep_input": (T, B, c.n_neurons), "keep_encoding": (T, B, 2 * c.encoder_size),
+                   "keep_generator": (T, B, c.generator_size)}
+    normal_shapes = {"eps_g0": (B, c.generator_size), "eps_u": (T, B, max(c.n_inputs, 1))}
+    k_uniform, k_normal = jax.random.split(key)
+    noise = _draw(jax.random.normal, k_normal, normal_shapes)
+    uniform_shapes = {}
+    if training and c.dropout > 0:
+        uniform_shapes.update(keep_shapes)
+    if training and c.coordinated_dropout > 0:
+        uniform_shapes["hidden"] = (B, T, c.n_neurons)
+    uniform = _draw(jax.random.uniform, k_uniform, uniform_shapes) if uniform_shapes else {}
+    for name in keep_shapes:
+        noise[name] = ((uniform[name] >= c.dropout) / (1.0 - c.dropout) if name in uniform
+                       else jnp.ones(()))
+    if "hidden" in uniform:
+        noise["hidden"] = uniform["hidden"] < c.coordinated_dropout
+    return noise
+
+
+def _draw(sampler, key, shapes):
+    """One call of `sampler` cut into arrays of the given shapes."""
+    sizes = [math.prod(shape) for shape in shapes.values()]
+    flat = jnp.split(sampler(key, (sum(sizes),)), np.cumsum(sizes)[:-1])
+    return {name: x.reshape(shape) for (name, shape), x in zip(shapes.items(), flat)}
+
+
+# ------------------------------------------------------------------------------ ELBO pieces
+def poisson_log_likelihood(log_rates, spikes):
+    """log Poisson(spikes | exp(log_rates)), elementwise, including the -log(k!) term (nats)."""
+    return spikes * log_rates - jnp.exp(log_rates) - jax.scipy.special.gammaln(spikes + 1.0)
+
+
+def kl_gaussians(mean_q, logvar_q, mean_p, logvar_p):
+    """KL(N(mean_q, var_q) || N(mean_p, var_p)) for diagonal Gaussians, summed over the last axis."""
+    return 0.5 * jnp.sum(logvar_p - logvar_q + (jnp.exp(logvar_q) + (mean_q - mean_p) ** 2)
+                         / jnp.exp(logvar_p) - 1.0, axis=-1)
+
+
+def ar1_log_prior(u, logtau, lognvar):
+    """log p(u) under an AR(1) prior per input dimension, summed over time and dimensions.
+
+    u: (..., T, U). u_t = alpha u_{t-1} + e_t, e_t ~ N(0, nvar), alpha = exp(-1/tau); the first
+    step is drawn from the stationary distribution N(0, nvar / (1 - alpha^2)).
+    """
+    alpha = jnp.exp(-1.0 / jnp.exp(logtau))
+    nvar = jnp.exp(lognvar)
+    first = _gauss_logpdf(u[..., 0, :], 0.0, nvar / (1.0 - alpha**2))
+    rest = _gauss_logpdf(u[..., 1:, :], alpha * u[..., :-1, :], nvar)
+    return jnp.sum(first, axis=-1) + jnp.sum(rest, axis=(-2, -1))
+
+
+def _gauss_logpdf(x, mean, var):
+    return -0.5 * (jnp.log(2 * jnp.pi * var) + (x - mean) ** 2 / var)
+
+
+def kl_inputs(out, model):
+    """One-sample Monte Carlo KL(q(u) || AR(1) prior) per trial: log q(u) - log p(u) at u."""
+    log_q = jnp.sum(_gauss_logpdf(out["u"], out["u_mean"], jnp.exp(out["u_logvar"])), axis=(-2, -1))
+    return log_q - ar1_log_prior(out["u"], model.u_prior_logtau[...], model.u_prior_lognvar[...])
+
+
+def l2_penalty(model):
+    """Sum of squares of the recurrent weights of the generator and the controller."""
+    total = jnp.sum(model.generator.W_h[...] ** 2)
+    if model.config.n_inputs > 0:
+        total = total + jnp.sum(model.controller.W_h[...] ** 2)
+    return total
+
+
+def loss_terms(model, spikes, key, training=True):
+    """The negative ELBO's pieces for a batch, each per data entry (divided by T * N); the
+    reconstruction term leaves out the constant sum of log(k!).
+
+    With coordinated dropout (training only) a random fraction of the spike entries is hidden
+    from the encoder and the reconstruction is scored on exactly those entries, scaled up so
+    it estimates the sum over all entries.
+    """
+    c = model.config
+    spikes = spikes.astype(jnp.float32)
+    noise = draw_noise(key, c, spikes.shape[0], spikes.shape[1], training)
+    if "hidden" in noise:
+        cd = c.coordinated_dropout
+        inputs = jnp.where(noise["hidden"], 0.0, spikes / (1.0 - cd))
+        weight = noise["hidden"] / cd
+    else:
+        inputs, weight = spikes, 1.0
+    out = forward(model, inputs, training=training, noise=noise)
+    n_entries = spikes.shape[1] * spikes.shape[2]
+    # log(k!) does not depend on the model, so training leaves it out (it is slow to compile)
+    log_lik = spikes * out["log_rates"] - jnp.exp(out["log_rates"])
+    recon = -jnp.sum(weight * log_lik, axis=(1, 2))
+    kl = kl_gaussians(out["g0_mean"], out["g0_logvar"], model.g0_prior_mean[...],
+                      model.g0_prior_logvar[...])
+    if c.n_inputs > 0:
+        kl = kl + kl_inputs(out, model)
+    return {"recon": jnp.mean(recon) / n_entries, "kl": jnp.mean(kl) / n_entries,
+            "l2": l2_penalty(model) * c.l2_weight}
+
+
+# ------------------------------------------------------------------------------- the two calls
+@dataclasses.dataclass(eq=False)
+class TrainedLFADS:
+    """What `fit` returns: the model and its training history."""
+    model: LFADS
+    history: dict           # "step", "train_loss" (every step), "eval_step", "valid_loss", ...
+    train_idx: np.ndarray   # trials used for training ...
+    valid_idx: np.ndarray   # ... and for validation / early stopping
+
+    @property
+    def config(self):
+        return self.model.config
+
+
+def fit(spikes, seed=0, *, progress=True, **options):
+    """Fit LFADS to spike counts (trials, time, neurons); returns a `TrainedLFADS`.
+
+    options: any field of `Config` (sizes, dropout, learning rate, n_steps, ...). A fraction
+    `valid_fraction` of the trials is held out for early stopping: the parameters with the best
+    validation loss are kept.
+    """
+    spikes = check_spikes(spikes, "spikes")
+    n_trials, n_bins, n_neurons = spikes.shape
+    config = Config(n_neurons=n_neurons, n_bins=n_bins, **options)
+    n_valid = max(1, int(round(config.valid_fraction * n_trials)))
+    if n_trials - n_valid < 2:
+        raise ValueError(f"spikes has {n_trials} trials; LFADS needs at least 10 (some are held out "
+                         "for validation)")
+    key = jax.random.key(seed, impl="rbg")  # XLA's generator: much quicker to compile than threefry
+    key, split_key, init_key, valid_key = jax.random.split(key, 4)
+    order = np.asarray(jax.random.permutation(split_key, n_trials))
+    valid_idx, train_idx = np.sort(order[:n_valid]), np.sort(order[n_valid:])
+    train_spikes = jnp.asarray(spikes[train_idx], jnp.float32)
+    valid_spikes = jnp.asarray(spikes[valid_idx], jnp.float32)
+
+    model = LFADS(config, nnx.Rngs(init_key), mean_rates=train_spikes.mean(axis=(0, 1)))
+    state, step, evaluate, unpack = training_functions(model, config, train_spikes, valid_spikes)
+
+    history = {"eval_step": [], "valid_loss": [], "valid_recon": []}
+    best = {"loss": np.inf, "state": state, "step": 0, "since": 0}
+
+    def check_validation(i, state):
+        valid = {k: float(v) for k, v in evaluate(state, valid_key).items()}
+        loss = valid["recon"] + valid["kl"]
+        history["eval_step"].append(i + 1)
+        history["valid_loss"].append(loss)
+        history["valid_recon"].append(valid["recon"])
+        if loss < best["loss"]:
+            best.update(loss=loss, state=state, step=i + 1, since=0)
+        else:
+            best["since"] += 1
+        return config.patience > 0 and best["since"] >= config.patience
+
+    state, losses = training.train(
+        step, state, config.n_steps, lambda i: (i, jax.random.fold_in(key, i)),
+        desc="LFADS", callback=check_validation, callback_every=config.eval_every,
+        progress=progress)
+    if losses.size and (not history["eval_step"] or history["eval_step"][-1] != losses.size):
+        check_validation(losses.size - 1, state)
+    model = unpack(best["state"])
+    history = {k: np.asarray(v) for k, v in history.items()}
+    history.update(train_loss=losses, best_step=best["step"])
+    return TrainedLFADS(model, history, train_idx, valid_idx)
+
+
+def training_functions(model, config, train_spikes, valid_spikes):
+    """What `fit` trains with: `(state, step, evaluate, unpack)`.
+
+    `state, loss = step(state, (i, key))` is one jitted Adam step on a batch it samples from
+    `train_spikes`; `evaluate(state, key)` gives the validation terms; `unpack(state)` returns
+    the model. Public so benchmarks can time the very step `fit` runs.
+    """
+    schedule = optax.cosine_decay_schedule(config.learning_rate, max(config.n_steps, 1),
+                                           alpha=config.lr_decay)
+    optimizer = optax.chain(optax.clip_by_global_norm(config.grad_clip), optax.adam(schedule))
+    graphdef, params = nnx.split(model, nnx.Param)
+    opt_state = optimizer.init(params)
+    n_train = train_spikes.shape[0]
+    batch_size = min(config.batch_size, n_train)
+
+    def loss_fn(params, batch, key, ramp):
+        terms = loss_terms(nnx.merge(graphdef, params), batch, key, training=True)
+        return terms["recon"] + ramp * (terms["kl"] + terms["l2"])
+
+    # The data are arguments, not closed-over constants: a captured array would be baked into
+    # the compiled program (slow to compile, and copied for every new dataset).
+    @jax.jit
+    def train_step(state, i, key, data):
+        params, opt_state = state
+        k_batch, k_loss = jax.random.split(key)
+        idx = jax.random.choice(k_batch, n_train, (batch_size,), replace=False)
+        ramp = jnp.clip(i / max(config.kl_warmup, 1), 0.0, 1.0) if config.kl_warmup else 1.0
+        loss, grads = jax.value_and_grad(loss_fn)(params, data[idx], k_loss, ramp)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return (optax.apply_updates(params, updates), opt_state), loss
+
+    @jax.jit
+    def valid_loss(params, key, data):
+        terms = loss_terms(nnx.merge(graphdef, params), data, key, training=False)
+        return {"recon": terms["recon"], "kl": terms["kl"]}
+
+    def step(state, batch):
+        i, key = batch
+        return train_step(state, i, key, train_spikes)
+
+    def evaluate(state, key):
+        return valid_loss(state[0], key, valid_spikes)
+
+    return (params, opt_state), step, evaluate, lambda state: nnx.merge(graphdef, state[0])
+
+
+def posterior_rates(model, spikes, n_samples=32, seed=0, batch_size=256, return_all=False):
+    """Rates in spikes per bin, the average over `n_samples` posterior samples: shape of `spikes`.
+
+    model: a `TrainedLFADS` (from `fit`) or an `LFADS`. With `return_all=True`, returns a dict
+    with the posterior means of `rates`, `factors`, `gen_states`, and (with a controller)
+    `inputs` (the inferred inputs' samples averaged) and `input_means`.
+    """
+    lfads = model.model if isinstance(model, TrainedLFADS) else model
+    if not isinstance(lfads, LFADS):
+        raise TypeError(f"model must be what lfads.fit returned (TrainedLFADS) or an LFADS, "
+                        f"got {type(model).__name__}")
+    spikes = check_spikes(spikes, "spikes", min_trials=1)
+    c = lfads.config
+    if spikes.shape[2] != c.n_neurons:
+        raise ValueError(f"spikes has {spikes.shape[2]} neurons but the model was trained on "
+                         f"{c.n_neurons}; pass spikes shaped (trials, time, {c.n_neurons})")
+    if not isinstance(n_samples, (int, np.integer)) or n_samples < 1:
+        raise ValueError(f"n_samples must be a positive integer, got {n_samples!r}")
+    graphdef, params = nnx.split(lfads, nnx.Param)
+    sums = None
+    key = jax.random.key(seed)
+    for start in range(0, spikes.shape[0], batch_size):
+        chunk = jnp.asarray(spikes[start:start + batch_size], jnp.float32)
+        part = _sample_average(graphdef, params, chunk, jax.random.fold_in(key, start), n_samples)
+        part = {k: np.asarray(v) for k, v in part.items()}
+        sums = part if sums is None else {k: np.concatenate([sums[k], part[k]]) for k in part}
+    return sums if return_all else sums["rates"]
+
+
+@functools.partial(jax.jit, static_argnames=("graphdef", "n_samples"))
+def _sample_average(graphdef, params, spikes, key, n_samples):
+    model = nnx.merge(graphdef, params)
+
+    def sample(k):
+        out = forward(model, spikes, k, training=False)
+        result = {"rates": jnp.exp(out["log_rates"]), "factors": out["factors"],
+                  "gen_states": out["gen_states"]}
+        if model.config.n_inputs > 0:
+            result.update(inputs=out["u"], input_means=out["u_mean"])
+        return result
+
+    def accumulate(total, k):
+        return jax.tree.map(jnp.add, total, sample(k)), None
+
+    zeros = jax.tree.map(lambda s: jnp.zeros(s.shape, s.dtype), jax.eval_shape(sample, key))
+    total, _ = jax.lax.scan(accumulate, zeros, jax.random.split(key, n_samples))
+    return jax.tree.map(lambda x: x / n_samples, total)
+
+
+def check_spikes(spikes, name="spikes", min_trials=10):
+    """Spike counts as a float32 NumPy array (trials, time, neurons), or a clear error."""
+    try:
+        array = np.asarray(spikes)
+    except Exception as err:  # ragged lists and the like
+        raise ValueError(f"{name} must be an array of spike counts (trials, time, neurons): {err}") from None
+    if array.ndim != 3:
+        raise ValueError(f"{name} must have 3 dimensions (trials, time, neurons), got shape "
+                         f"{array.shape}; add a trial axis with spikes[None] for a single trial")
+    if 0 in array.shape:
+        raise ValueError(f"{name} is empty: shape {array.shape}")
+    if not (np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
+            or array.dtype == bool):
+        raise ValueError(f"{name} must hold numbers (spike counts), got dtype {array.dtype}")
+    array = array.astype(np.float32)
+    if not np.all(np.isfinite(array)):
+        raise ValueError(f"{name} contains {int(np.sum(~np.isfinite(array)))} NaN or infinite "
+                         "entries; spike counts must be finite")
+    if np.any(array < 0):
+        raise ValueError(f"{name} contains {int(np.sum(array < 0))} negative entries (min "
+                         f"{array.min():g}); spike counts must be >= 0")
+    if np.any(array != np.round(array)):
+        raise ValueError(f"{name} must hold whole-number counts; found non-integer values such as "
+                         f"{array[array != np.round(array)][0]:g} (bin the spikes, do not pass rates)")
+    if array.shape[0] < min_trials:
+        raise ValueError(f"{name} has {array.shape[0]} trials; at least {min_trials} are needed")
+    return array
