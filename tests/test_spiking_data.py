@@ -144,10 +144,12 @@ def test_integrator_inputs_are_noise_bias_and_pulses(integ):
     pulses = integ.pulses[..., 0]
     n_pulses = (pulses != 0).sum(axis=1)
     assert n_pulses.max() <= 2 and 0.2 < np.mean(n_pulses == 0) < 0.45     # 0, 1 or 2, each ~1/3
-    size = 4.0 * integrator.NOISE_STD
+    size = 8.0 * integrator.NOISE_STD                                    # the default pulse size
     assert np.all(np.isin(np.round(np.abs(pulses[pulses != 0]) / size, 6), [1.0, 2.0]))
     rest = (integ.inputs - integ.pulses)[..., 0]                         # bias + white noise
-    assert rest.std() == pytest.approx(integrator.NOISE_STD, rel=0.05)
+    # white noise of 0.25 x the training noise (the default noise_scale) plus a uniform bias
+    expected = np.sqrt((0.25 * integrator.NOISE_STD) ** 2 + integrator.BIAS_MAX ** 2 / 3)
+    assert rest.std() == pytest.approx(expected, rel=0.05)
     mean = rest.mean(axis=1)
     assert mean[integ.conditions == 1].mean() > 0.008 > -0.008 > mean[integ.conditions == 0].mean()
     no_pulses = spiking_data.integrator_spikes(0, 50, max_pulses=0)
