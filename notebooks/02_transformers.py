@@ -35,7 +35,7 @@
 # **Time**: about 90 minutes. Setup 5 · self-attention 15 · multi-head attention and masks 15 ·
 # positions 10 · the encoder block 15 · spiking data 20 · explorer 5 · summary 5.
 #
-# **Modes**: the notebook runs in *full* mode by default (about 4 minutes on a 2-core CPU). The
+# **Modes**: the notebook runs in *full* mode by default (about 3 minutes on a 2-core CPU). The
 # tests set `WORKSHOP_FAST=1` for a *fast* mode that trains less; every check still runs.
 
 # %%
@@ -643,7 +643,7 @@ print(f"Gaussian width chosen on the training trials: {width:.2f} bins ({1e3 * w
 # 1/(fraction kept) so the input keeps its average size. The loss is the Poisson negative
 # log-likelihood (without its constant $\log k!$ term) of the **hidden** held-in counts and of
 # **all** held-out counts; visible held-in counts are not scored, or the model would learn to
-# copy its input. At test time nothing is hidden. Dropout (20%) and weight decay keep the
+# copy its input. At test time nothing is hidden. Dropout (10%) and weight decay keep the
 # model from memorising 400 trials.
 
 # %%
@@ -666,9 +666,9 @@ def masked_modelling_loss(model, batch):
 
 
 key, embed_key, init_key, step_key = jax.random.split(key, 4)
-ndt = Transformer(nnx.Linear(N_HELD_IN, 32, rngs=nnx.Rngs(embed_key)), N_NEURONS, "sinusoidal", dropout=0.2,
+ndt = Transformer(nnx.Linear(N_HELD_IN, 32, rngs=nnx.Rngs(embed_key)), N_NEURONS, "sinusoidal", dropout=0.1,
                   rngs=nnx.Rngs(init_key))
-schedule = optax.warmup_cosine_decay_schedule(0.0, 3e-3, 100, N_NDT_STEPS, 1e-4)
+schedule = optax.warmup_cosine_decay_schedule(0.0, 5e-3, 50, N_NDT_STEPS, 1e-4)
 optimizer = nnx.Optimizer(ndt, optax.adamw(schedule, weight_decay=1e-2), wrt=nnx.Param)
 step, state, unpack = training.nnx_train_step(ndt, optimizer, masked_modelling_loss)
 train_spikes = jnp.asarray(spikes[train], dtype=jnp.float32)
