@@ -390,10 +390,8 @@ def fit(spikes, seed=0, *, progress=True, **options):
     spikes = check_spikes(spikes, "spikes")
     n_trials, n_bins, n_neurons = spikes.shape
     config = Config(n_neurons=n_neurons, n_bins=n_bins, **options)
-    n_valid = max(1, int(round(config.valid_fraction * n_trials)))
-    if n_trials - n_valid < 2:
-        raise ValueError(f"spikes has {n_trials} trials; LFADS needs at least 10 (some are held out "
-                         "for validation)")
+    # check_spikes asked for >= 10 trials, so both splits are non-empty for any valid_fraction
+    n_valid = min(n_trials - 1, max(1, int(round(config.valid_fraction * n_trials))))
     key = jax.random.key(seed, impl="rbg")  # XLA's generator: much quicker to compile than threefry
     key, split_key, init_key, valid_key = jax.random.split(key, 4)
     order = np.asarray(jax.random.permutation(split_key, n_trials))
