@@ -510,7 +510,7 @@ class Transformer(nnx.Module):
 
 # %%
 SEQ_LEN, VOCAB = 10, 10
-N_REVERSAL_STEPS = mode.pick(full=800, fast=250)
+N_REVERSAL_STEPS = mode.pick(full=800, fast=180)
 
 
 def reversal_batch(key, n):
@@ -656,7 +656,7 @@ print(f"Gaussian width chosen on the training trials: {width:.2f} bins ({1e3 * w
 # %%
 BIN_FRACTION, NEURON_FRACTION, BATCH_TRIALS = 0.2, 0.1, 16
 KEEP = (1 - BIN_FRACTION) * (1 - NEURON_FRACTION)          # expected fraction of inputs kept
-N_NDT_STEPS = mode.pick(full=2000, fast=500)
+N_NDT_STEPS = mode.pick(full=2000, fast=400)
 
 
 def masked_modelling_loss(model, batch):
