@@ -29,10 +29,10 @@ def latents(spikes, bin_size, n_latents, em_max_iters=DEFAULT_EM_ITERS, tau_init
     singular, which Elephant reports. Elephant's messages are silenced unless `verbose`.
 
     Cost: on the 12 sessions of `reaching.reaching_sessions(0)` (24-48 trials of 80 bins,
-    20-59 neurons), 9 latents and 10 EM iterations took 8.6 s per session (103 s in all) on
-    a 2-core CPU shared with other jobs (load average about 4.6), about half of it in
-    Elephant's conversion and binning; 20 iterations took 10.6 s per session and moved the
-    median velocity r^2 from 0.270 to 0.278 (`benchmarks/reaching_decoding.py`).
+    20-59 neurons), 9 latents and 10 EM iterations took 7.7-11.6 s per session (92-140 s
+    for all 12) on a 2-core CPU shared with other jobs (load average 4-5), about half of it
+    in Elephant's conversion to and from neo; 20 iterations took 10.6 s per session and
+    moved the median velocity r^2 only from 0.270 to 0.278 (`benchmarks/reaching_decoding.py`).
     """
     counts = _check_counts(spikes)
     if isinstance(bin_size, bool) or not (np.isscalar(bin_size) and np.isfinite(bin_size) and bin_size > 0):
