@@ -17,6 +17,8 @@ RUNTIME_PACKAGES = {
     "matplotlib": "matplotlib",
     "tqdm": "tqdm",
     "ipywidgets": "ipywidgets",
+    "elephant": "elephant",          # GPFA, the baseline of notebook 05 (brings neo, quantities)
+    "sklearn": "scikit-learn",       # Elephant's GPFA needs it
 }
 
 NO_GPU_MESSAGE = (
