@@ -16,10 +16,17 @@ coordinated dropout (the reconstruction is scored only on input entries hidden f
 encoder, so the model cannot just copy its input), gradient clipping, and early stopping on a
 validation split. Inference averages the rates of many posterior samples.
 
-For speed on a CPU, everything that does not depend on the previous time step (the GRUs' input
-projections, the readout) is one big matrix product outside the time loop, the two encoder
-directions run in one `lax.scan`, and the GRUs use the "reset-after" form, which needs a
-single recurrent matrix product per step.
+For speed on a CPU (a training step is about 1.5x quicker than a plain `lax.scan` version;
+see benchmarks/lfads_throughput.py):
+- everything that does not depend on the previous time step (the GRUs' input projections, the
+  readout) is one big matrix product outside the time loops, and the GRUs use the
+  "reset-after" form, which needs a single recurrent matrix product per step;
+- the two loops (`gru_sequence` for each encoder direction, `_generate` for the controller and
+  generator) have hand-written gradients (`jax.custom_vjp`): the backward loop carries only
+  the states' gradients, and each weight's gradient is one large product after the loop;
+- the loops read per-step inputs laid out so that XLA:CPU's fused kernels stay fast (see the
+  comments there);
+- the dropout masks come from cheap 16-bit random numbers (see `draw_noise`).
 """
 
 import dataclasses
@@ -199,37 +206,20 @@ def forward(model, spikes, key=None, training=False, noise=None):
     g0 = g0_mean + jnp.exp(0.5 * g0_logvar) * noise["eps_g0"]   # reparameterisation
 
     W_f = model.factor_weights()
+    gen = model.generator
     gen_keep = jnp.broadcast_to(noise["keep_generator"], (T, B, G))
-    gen_Wh, gen_bh = model.generator.W_h[...], model.generator.b_h[...]
     if U > 0:
         con = model.controller
         enc_proj = enc @ con.W_x[: 2 * E] + con.b_x[...]                # (T, B, 3C), hoisted
-        con_Wf, con_Wh, con_bh = con.W_x[2 * E:], con.W_h[...], con.b_h[...]
-        u_W, u_b = model.u_posterior.W[...], model.u_posterior.b[...]
-        gen_Wx, gen_bx = model.generator.W_x[...], model.generator.b_x[...]
-        eps = noise["eps_u"]
-
-        def step(carry, xs):
-            g, con_h, f = carry
-            enc_t, eps_t, keep_t = xs
-            con_h = gru_update(con_h, enc_t + f @ con_Wf, con_h @ con_Wh + con_bh)
-            u_mean, u_logvar = jnp.split(con_h @ u_W + u_b, 2, axis=-1)
-            u_logvar = _floor_logvar(u_logvar)
-            u = u_mean + jnp.exp(0.5 * u_logvar) * eps_t
-            g = gru_update(g, u @ gen_Wx + gen_bx, g @ gen_Wh + gen_bh)
-            f = (g * keep_t) @ W_f
-            return (g, con_h, f), (g, f, u, u_mean, u_logvar)
-
-        carry = (g0, jnp.zeros((B, c.controller_size)), g0 @ W_f)
-        _, (g, f, u, u_mean, u_logvar) = jax.lax.scan(step, carry, (enc_proj, eps, gen_keep))
-    else:
-        gen_x = model.generator.b_x[...]  # an autonomous generator: its input is zero
-
-        def step(g, keep_t):
-            g = gru_update(g, gen_x, g @ gen_Wh + gen_bh)
-            return g, (g, (g * keep_t) @ W_f)
-
-        _, (g, f) = jax.lax.scan(step, g0, gen_keep)
+        w = {"W_cf": con.W_x[2 * E:], "Wh_c": con.W_h[...], "bh_c": con.b_h[...],
+             "W_u": model.u_posterior.W[...], "b_u": model.u_posterior.b[...],
+             "Wx_g": gen.W_x[...], "bx_g": gen.b_x[...], "Wh_g": gen.W_h[...],
+             "bh_g": gen.b_h[...], "W_f": W_f}
+        g, f, u, u_mean, u_logvar = _generate(w, enc_proj, noise["eps_u"], gen_keep, g0, g0 @ W_f)
+    else:  # an autonomous generator: its input is zero, so its input projection is b_x
+        g = gru_sequence(jnp.broadcast_to(gen.b_x[...], (T, B, 3 * G)), gen.W_h[...],
+                         gen.b_h[...], g0)
+        f = (g * gen_keep) @ W_f
     out = {"log_rates": jnp.swapaxes(model.readout(f), 0, 1),
            "factors": jnp.swapaxes(f, 0, 1), "gen_states": jnp.swapaxes(g, 0, 1),
            "g0_mean": g0_mean, "g0_logvar": g0_logvar}
@@ -240,19 +230,168 @@ def forward(model, spikes, key=None, training=False, noise=None):
 
 
 def _encode(model, x):
-    """Both encoder directions in one scan; x is (T, B, N), the result (T, B, 2E)."""
+    """Both encoder directions; x is (T, B, N), the result (T, B, 2E)."""
     fwd, bwd = model.encoder_fwd, model.encoder_bwd
-    proj = jnp.stack([fwd.project(x), bwd.project(x[::-1])])         # (2, T, B, 3E), hoisted
-    W_h = jnp.stack([fwd.W_h[...], bwd.W_h[...]])                    # (2, E, 3E)
-    b_h = jnp.stack([fwd.b_h[...], bwd.b_h[...]])[:, None, :]
+    h0 = jnp.zeros((x.shape[1], model.config.encoder_size))
+    h_fwd = gru_sequence(fwd.project(x), fwd.W_h[...], fwd.b_h[...], h0)
+    h_bwd = gru_sequence(bwd.project(x), bwd.W_h[...], bwd.b_h[...], h0, reverse=True)
+    return jnp.concatenate([h_fwd, h_bwd], axis=-1)
 
-    def step(h, proj_t):                                             # h: (2, B, E)
-        h = gru_update(h, proj_t, jnp.einsum("dbe,dek->dbk", h, W_h) + b_h)
-        return h, h
 
-    h0 = jnp.zeros((2, x.shape[1], model.config.encoder_size))
-    _, hs = jax.lax.scan(step, h0, jnp.swapaxes(proj, 0, 1))          # (T, 2, B, E)
-    return jnp.concatenate([hs[:, 0], hs[::-1, 1]], axis=-1)
+# ------------------------------------------------------------------- recurrences, made fast
+# `jax.grad` through `lax.scan` is correct but slow here: in every backward step it multiplies
+# out and accumulates each weight's gradient (a small matrix product per weight per step). The
+# two loops below carry custom gradients (`jax.custom_vjp`): the forward loop saves the gate
+# values, the backward loop carries only the states' gradients (one product by W^T per weight
+# matrix and step), and every weight gradient is one large product over all T * B rows after
+# the loop, e.g. dW_h = sum_t h_{t-1}^T dP_t. Each array a loop reads or writes per step is its
+# own (T, B, H) array: XLA:CPU runs a fused elementwise kernel several times slower when it
+# reads a gate's columns out of a (T, B, 3H) array sliced at the loop's step.
+
+def _gru_cell(h, x_r, x_z, x_n, h_proj):
+    """`gru_update` with the input projection given per gate; also returns the gate values
+    the backward pass needs: (h', (r, z, n, h_n))."""
+    h_r, h_z, h_n = jnp.split(h_proj, 3, axis=-1)
+    r = jax.nn.sigmoid(x_r + h_r)
+    z = jax.nn.sigmoid(x_z + h_z)
+    n = jnp.tanh(x_n + r * h_n)
+    return z * h + (1.0 - z) * n, (r, z, n, h_n)
+
+
+def _gru_cell_backward(d, h, r, z, n, h_n):
+    """Chain rule through h' = z h + (1 - z) n, given d = dL/dh'. Returns dL/dh along the
+    direct path (z h), dL/dx_proj and dL/dh_proj (each (B, 3H)): the gradients of the gates'
+    pre-activations, the n part times r for h_proj (it enters n as r * h_n)."""
+    dz = d * (h - n) * z * (1.0 - z)
+    dn = d * (1.0 - z) * (1.0 - n * n)
+    dr = dn * h_n * r * (1.0 - r)
+    return (d * z, jnp.concatenate([dr, dz, dn], axis=-1),
+            jnp.concatenate([dr, dz, dn * r], axis=-1))
+
+
+def _sum_rows(x):
+    """Sum a (T, B, K) array over time and trials: a bias gradient."""
+    return jnp.sum(x, axis=(0, 1))
+
+
+def _outer_sum(a, b):
+    """sum over t and b of a[t, b]^T b[t, b]: a weight gradient, as one product over T * B rows
+    (flattened first: XLA:CPU runs this twice as fast as a contraction over two axes)."""
+    return a.reshape(-1, a.shape[-1]).T @ b.reshape(-1, b.shape[-1])
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(4,))
+def gru_sequence(x_proj, W_h, b_h, h0, reverse=False):
+    """The states (T, B, H) of a GRU run over time from h0 (B, H), given its input projections
+    x_proj = x W_x + b_x (T, B, 3H); with `reverse`, run from the last step to the first."""
+    return _gru_sequence_fwd(x_proj, W_h, b_h, h0, reverse)[0]
+
+
+def _gru_sequence_fwd(x_proj, W_h, b_h, h0, reverse):
+    def step(h, xs):
+        h, gates = _gru_cell(h, *xs, h @ W_h + b_h)
+        return h, (h, *gates)
+
+    _, (hs, *gates) = jax.lax.scan(step, h0, jnp.split(x_proj, 3, axis=-1), reverse=reverse)
+    return hs, (hs, h0, W_h, gates)
+
+
+def _gru_sequence_bwd(reverse, saved, d_hs):
+    hs, h0, W_h, (r, z, n, h_n) = saved
+    # the state each step started from
+    h_prev = (jnp.concatenate([hs[1:], h0[None]]) if reverse
+              else jnp.concatenate([h0[None], hs[:-1]]))
+
+    def step(dh, xs):
+        d_out, h, r, z, n, h_n = xs
+        dh, d_xproj, d_hproj = _gru_cell_backward(dh + d_out, h, r, z, n, h_n)
+        return dh + d_hproj @ W_h.T, (d_xproj, d_hproj)
+
+    dh0, (d_xproj, d_hproj) = jax.lax.scan(step, jnp.zeros_like(h0), (d_hs, h_prev, r, z, n, h_n),
+                                           reverse=not reverse)
+    return d_xproj, _outer_sum(h_prev, d_hproj), _sum_rows(d_hproj), dh0
+
+
+gru_sequence.defvjp(_gru_sequence_fwd, _gru_sequence_bwd)
+
+
+@jax.custom_vjp
+def _generate(w, enc_proj, eps, keep, g0, f0):
+    """The controller and the generator, stepped together (the controller reads the previous
+    factors). w: the weights (see `forward`); enc_proj (T, B, 3C): the controller's input
+    projection of the encoding; eps (T, B, U): standard normals for the inputs' samples; keep
+    (T, B, G): dropout on the generator states before the factors. Returns (T, B, .) arrays
+    g, f, u, u_mean, u_logvar."""
+    return _generate_fwd(w, enc_proj, eps, keep, g0, f0)[0]
+
+
+def _generate_fwd(w, enc_proj, eps, keep, g0, f0):
+    U = eps.shape[-1]
+    # The generator's input projection u W_x + b_x as one product of [u, 1] with [W_x; b_x]:
+    # with a single input, XLA would turn u W_x into a broadcast fused into the GRU's gates,
+    # a kernel three times slower than the GRU's own (it re-reads u for every element).
+    Wb_g = jnp.concatenate([w["Wx_g"], w["bx_g"][None]])
+
+    def step(carry, xs):
+        g, c, f = carry
+        x_r, x_z, x_n, eps_t, keep_t = xs
+        f_r, f_z, f_n = jnp.split(f @ w["W_cf"], 3, axis=-1)
+        c, c_gates = _gru_cell(c, x_r + f_r, x_z + f_z, x_n + f_n, c @ w["Wh_c"] + w["bh_c"])
+        out = c @ w["W_u"] + w["b_u"]
+        u_mean, u_logvar = out[:, :U], _floor_logvar(out[:, U:])
+        u = u_mean + jnp.exp(0.5 * u_logvar) * eps_t
+        x_g = jnp.concatenate([u, jnp.ones_like(u[:, :1])], axis=-1) @ Wb_g
+        g, g_gates = _gru_cell(g, *jnp.split(x_g, 3, axis=-1), g @ w["Wh_g"] + w["bh_g"])
+        f = (g * keep_t) @ w["W_f"]
+        return (g, c, f), (g, f, u, u_mean, u_logvar, c, *c_gates, *g_gates)
+
+    c0 = jnp.zeros((g0.shape[0], w["Wh_c"].shape[0]), g0.dtype)
+    xs = (*jnp.split(enc_proj, 3, axis=-1), eps, keep)
+    _, (g, f, u, u_mean, u_logvar, c, *gates) = jax.lax.scan(step, (g0, c0, f0), xs)
+    saved = (w, eps, keep, g0, c0, f0, g, f, u, u_logvar, c, gates)
+    return (g, f, u, u_mean, u_logvar), saved
+
+
+def _generate_bwd(saved, cotangents):
+    w, eps, keep, g0, c0, f0, g, f, u, u_logvar, c, (rc, zc, nc, hc_n, rg, zg, ng, hg_n) = saved
+    g_prev, c_prev = jnp.concatenate([g0[None], g[:-1]]), jnp.concatenate([c0[None], c[:-1]])
+
+    def step(carry, xs):  # the forward step's chain rule, backwards
+        dg, dc, df = carry  # dL/d(g_t, c_t, f_t) through later steps
+        (Dg, Df, Du, Du_mean, Du_logvar, eps_t, keep_t, u_logvar_t, g_prev_t, c_prev_t,
+         rc_t, zc_t, nc_t, hc_n_t, rg_t, zg_t, ng_t, hg_n_t) = xs
+        df_all = df + Df
+        dg = dg + Dg + (df_all @ w["W_f"].T) * keep_t
+        dg, dxg, dhg = _gru_cell_backward(dg, g_prev_t, rg_t, zg_t, ng_t, hg_n_t)
+        dg = dg + dhg @ w["Wh_g"].T
+        du = dxg @ w["Wx_g"].T + Du
+        du_mean = du + Du_mean
+        # u = mean + exp(logvar / 2) eps, logvar = log(exp(raw) + VAR_FLOOR)
+        du_raw = ((0.5 * du * eps_t * jnp.exp(0.5 * u_logvar_t) + Du_logvar)
+                  * (1.0 - VAR_FLOOR * jnp.exp(-u_logvar_t)))
+        dc = dc + jnp.concatenate([du_mean, du_raw], axis=-1) @ w["W_u"].T
+        dc, dxc, dhc = _gru_cell_backward(dc, c_prev_t, rc_t, zc_t, nc_t, hc_n_t)
+        dc = dc + dhc @ w["Wh_c"].T
+        df = dxc @ w["W_cf"].T
+        return (dg, dc, df), (df_all, du, du_mean, du_raw, dxc, dhc, dxg, dhg)
+
+    xs = (*cotangents, eps, keep, u_logvar, g_prev, c_prev, rc, zc, nc, hc_n, rg, zg, ng, hg_n)
+    (dg0, _, df0), (df_all, du, du_mean, du_raw, dxc, dhc, dxg, dhg) = jax.lax.scan(
+        step, (jnp.zeros_like(g0), jnp.zeros_like(c0), jnp.zeros_like(f0)), xs, reverse=True)
+    # the weight gradients: one product each over all steps and trials
+    d_out = jnp.concatenate([du_mean, du_raw], axis=-1)
+    f_prev = jnp.concatenate([f0[None], f[:-1]])
+    dw = {"W_cf": _outer_sum(f_prev, dxc), "Wh_c": _outer_sum(c_prev, dhc),
+          "bh_c": _sum_rows(dhc), "W_u": _outer_sum(c, d_out),
+          "b_u": _sum_rows(d_out), "Wx_g": _outer_sum(u, dxg),
+          "bx_g": _sum_rows(dxg), "Wh_g": _outer_sum(g_prev, dhg),
+          "bh_g": _sum_rows(dhg), "W_f": _outer_sum(g * keep, df_all)}
+    d_eps = du * jnp.exp(0.5 * u_logvar)
+    d_keep = (df_all @ w["W_f"].T) * g
+    return dw, dxc, d_eps, d_keep, dg0, df0
+
+
+_generate.defvjp(_generate_fwd, _generate_bwd)
 
 
 def _floor_logvar(logvar):
@@ -263,27 +402,48 @@ def draw_noise(key, config, batch, n_bins, training):
     """All the randomness of one pass: dropout masks (scaled by 1/keep), standard normals, and
     in training with coordinated dropout, `hidden` (B, T, N): the entries kept from the encoder.
 
-    Drawn with one uniform and one normal call: each random call site compiles to its own
-    large kernel, so this keeps compilation quick.
+    Drawn with one call for the normals and one for the masks' random bits: each random call
+    site compiles to its own large kernel, so this keeps compilation quick. The masks compare
+    16-bit random numbers with p * 2^16 (so p is rounded to a multiple of 2^-16: the masks'
+    means are off by less than 1e-5), two to a 32-bit word from XLA's Threefry
+    generator: on a CPU that is about eight times quicker than `jax.random.uniform` with the
+    default generator (the masks' millions of numbers had taken a fifth of a training step).
     """
     c, B, T = config, batch, n_bins
     keep_shapes = {"keep_input": (T, B, c.n_neurons), "keep_encoding": (T, B, 2 * c.encoder_size),
                    "keep_generator": (T, B, c.generator_size)}
     normal_shapes = {"eps_g0": (B, c.generator_size), "eps_u": (T, B, max(c.n_inputs, 1))}
-    k_uniform, k_normal = jax.random.split(key)
+    k_bits, k_normal = jax.random.split(key)
     noise = _draw(jax.random.normal, k_normal, normal_shapes)
-    uniform_shapes = {}
+    bit_shapes = {}
     if training and c.dropout > 0:
-        uniform_shapes.update(keep_shapes)
+        bit_shapes.update(keep_shapes)
     if training and c.coordinated_dropout > 0:
-        uniform_shapes["hidden"] = (B, T, c.n_neurons)
-    uniform = _draw(jax.random.uniform, k_uniform, uniform_shapes) if uniform_shapes else {}
+        bit_shapes["hidden"] = (B, T, c.n_neurons)
+    bits = _draw(_random_uint16, k_bits, bit_shapes) if bit_shapes else {}
+    drop = _threshold(c.dropout)
     for name in keep_shapes:
-        noise[name] = ((uniform[name] >= c.dropout) / (1.0 - c.dropout) if name in uniform
+        noise[name] = ((bits[name] >= drop) / (1.0 - c.dropout) if name in bits
                        else jnp.ones(()))
-    if "hidden" in uniform:
-        noise["hidden"] = uniform["hidden"] < c.coordinated_dropout
+    if "hidden" in bits:
+        noise["hidden"] = bits["hidden"] < _threshold(c.coordinated_dropout)
     return noise
+
+
+def _random_uint16(key, shape):
+    """Uniform random integers in [0, 2^16) (as uint32), shape (n,): both halves of n / 2 words
+    from XLA's Threefry bit generator, seeded from `key`."""
+    (n,) = shape
+    state = jax.random.bits(key, (4,), jnp.uint32)
+    words = jax.lax.rng_bit_generator(state, ((n + 1) // 2,), jnp.uint32,
+                                      algorithm=jax.lax.RandomAlgorithm.RNG_THREE_FRY)[1]
+    return jnp.concatenate([words & 0xFFFF, words >> 16])[:n]
+
+
+def _threshold(p):
+    """p * 2^16 rounded: a 16-bit random number is below it with probability p (to 2^-17),
+    and with probability > 0 for any p > 0."""
+    return max(round(p * 2**16), 1) if p > 0 else 0
 
 
 def _draw(sampler, key, shapes):
@@ -558,3 +718,39 @@ def check_spikes(spikes, name="spikes", min_trials=10):
     if array.shape[0] < min_trials:
         raise ValueError(f"{name} has {array.shape[0]} trials; at least {min_trials} are needed")
     return array
+
+
+# ------------------------------------------------------------------------------- checkpoints
+def save(trained, path, **metadata):
+    """Save a trained model (a `TrainedLFADS` or an `LFADS`) to `path`.npz/.json: its
+    parameters, its `Config`, and `metadata` (JSON-serialisable values)."""
+    lfads = trained.model if isinstance(trained, TrainedLFADS) else trained
+    if not isinstance(lfads, LFADS):
+        raise TypeError(f"trained must be what lfads.fit returned (TrainedLFADS) or an LFADS, "
+                        f"got {type(trained).__name__}")
+    extra = {}
+    if isinstance(trained, TrainedLFADS):
+        extra = {"best_step": int(trained.history["best_step"]),
+                 "train_idx": trained.train_idx.tolist(), "valid_idx": trained.valid_idx.tolist(),
+                 "history": {k: np.asarray(v).tolist() for k, v in trained.history.items()
+                             if k != "best_step"}}
+    params = nnx.state(lfads, nnx.Param).to_pure_dict()
+    return checkpoint.save(path, params, {"config": dataclasses.asdict(lfads.config),
+                                          "training": extra, **metadata})
+
+
+def load(path, hint=""):
+    """Load what `save` wrote: `(TrainedLFADS, metadata)` (history and splits included when
+    saved from a `TrainedLFADS`)."""
+    _, metadata = checkpoint.load(path, hint=hint)       # verifies the file; gives the config
+    model = LFADS(Config(**metadata.pop("config")), nnx.Rngs(0))
+    state = nnx.state(model, nnx.Param)
+    params, _ = checkpoint.load(path, like=state.to_pure_dict(), hint=hint)
+    state.replace_by_pure_dict(jax.tree.map(jnp.asarray, params))
+    nnx.update(model, state)
+    extra = metadata.pop("training", {})
+    history = {k: np.asarray(v) for k, v in extra.get("history", {}).items()}
+    history["best_step"] = extra.get("best_step", 0)
+    trained = TrainedLFADS(model, history, np.asarray(extra.get("train_idx", []), int),
+                           np.asarray(extra.get("valid_idx", []), int))
+    return trained, metadata
