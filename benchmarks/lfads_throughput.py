@@ -83,6 +83,8 @@ def main(argv=None):
         r = time_config(name, args.repeats)
         print(f"| {name} | {r['first_call_s']:.1f} | {r['step_ms']:.1f} | {r['cpu_ms']:.1f} | "
               f"{r['mspikebins']:.2f} | {REFERENCE[name]} |", flush=True)
+    print(f"Load average at the end {os.getloadavg()[0]:.1f}. On a shared machine compare the CPU "
+          "column: other processes inflate the wall time far more.")
     print(f"Command: python {' '.join(shlex.quote(a) for a in ['benchmarks/lfads_throughput.py', *sys.argv[1:]])}")
 
 

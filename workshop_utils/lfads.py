@@ -116,10 +116,16 @@ class GRU(nnx.Module):
         self.b_h = nnx.Param(jnp.zeros(3 * h))
 
     def project(self, x):
-        return x @ self.W_x[...] + self.b_x[...]
+        return rows_matmul(x, self.W_x[...]) + self.b_x[...]
 
     def step(self, h, x_proj):
         return gru_update(h, x_proj, h @ self.W_h[...] + self.b_h[...])
+
+
+def rows_matmul(x, W):
+    """x @ W for x of any shape (..., K), as one 2-D product over all the rows: for a 3-D x,
+    XLA:CPU computes the weight gradient (a contraction over two axes) much more slowly."""
+    return (x.reshape(-1, x.shape[-1]) @ W).reshape(*x.shape[:-1], W.shape[-1])
 
 
 def gru_update(h, x_proj, h_proj):
@@ -138,7 +144,7 @@ class Linear(nnx.Module):
         self.b = nnx.Param(jnp.zeros(n_out)) if bias else None
 
     def __call__(self, x):
-        y = x @ self.W[...]
+        y = rows_matmul(x, self.W[...])
         return y if self.b is None else y + self.b[...]
 
 
@@ -210,7 +216,7 @@ def forward(model, spikes, key=None, training=False, noise=None):
     gen_keep = jnp.broadcast_to(noise["keep_generator"], (T, B, G))
     if U > 0:
         con = model.controller
-        enc_proj = enc @ con.W_x[: 2 * E] + con.b_x[...]                # (T, B, 3C), hoisted
+        enc_proj = rows_matmul(enc, con.W_x[: 2 * E]) + con.b_x[...]    # (T, B, 3C), hoisted
         w = {"W_cf": con.W_x[2 * E:], "Wh_c": con.W_h[...], "bh_c": con.b_h[...],
              "W_u": model.u_posterior.W[...], "b_u": model.u_posterior.b[...],
              "Wx_g": gen.W_x[...], "bx_g": gen.b_x[...], "Wh_g": gen.W_h[...],
