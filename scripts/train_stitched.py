@@ -1,0 +1,183 @@
+"""Notebook 05's result: hand velocity decoded from smoothed spikes, GPFA, single-session LFADS
+and stitched LFADS on the simulated multi-session reaching data; and the LFP analysis.
+
+    python scripts/train_stitched.py [--seed 0] [--stitched-steps 1000] [--single-steps 600]
+                                     [--no-gpfa] [--out data]
+
+On `reaching.reaching_sessions(seed)` (12 sessions, 24-48 trials, 20-59 neurons, 80 bins of
+10 ms) it trains
+  (a) one LFADS per session (`lfads.fit`, the stitched run's architecture choice of no
+      controller, otherwise lfads' defaults, `--single-steps` steps with early stopping);
+  (b) stitched LFADS, read-ins and readouts initialised by PCR (`stitched_lfads.fit_stitched`);
+  (c) the same with random read-ins and readouts (the ablation);
+then decodes hand velocity with the optimal linear estimator of `decoding` (lagged 90 ms,
+5-fold cross-validation over trials) from: Gaussian-smoothed spikes (std 20, 30 and 50 ms,
+the widths of benchmarks/reaching_decoding.py; the comparison uses the best of them, which
+favours the baseline), GPFA latents (`gpfa.latents`, 9 latents), single-session LFADS factors
+and rates, and stitched factors with ONE decoder across sessions (as in the paper) and with
+one decoder per session. It prints r^2 per session and the medians, the time of each part,
+and the LFP result: the cross-correlation of each session's LFP with each neuron's stitched
+rates, its smoothed spikes (20 ms) and its true rates, after subtracting each condition's
+mean (`oscillations`), and the amplitude of its oscillation at the beta frequency.
+
+Held-out trials: every LFADS model (and GPFA and PCR) is fitted, unsupervised, on the spikes
+of all trials of a session, as in the paper; only early stopping holds out a validation
+fifth of the trials. The decoder is what is cross-validated: each trial's velocity is
+predicted by a decoder fitted on other trials, and no model ever sees velocity. The
+spikes of a decoding test trial did shape the latent model, as they would in practice.
+
+Writes under --out: stitched_lfads_pcr.{npz,json} and stitched_lfads_random.{npz,json}
+(checkpoints, `stitched_lfads.load`), and stitched_results.{npz,json}: r^2 per method and
+session, the medians, timings, the held-out predictions of every method (all sessions'
+trials concatenated, with `offsets`) and the LFP cross-correlation summaries.
+"""
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+
+from workshop_utils import decoding, gpfa, lfads, oscillations, reaching, smoothing, stitched_lfads
+
+WIDTHS_S = (0.02, 0.03, 0.05)
+LFP_SMOOTH_S = 0.02
+MAX_LAG_S = 0.2
+BETA_HZ = 15.0       # reaching_sessions' default beta oscillation
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--stitched-steps", type=int, default=1000)
+    parser.add_argument("--single-steps", type=int, default=600)
+    parser.add_argument("--gpfa-latents", type=int, default=9)
+    parser.add_argument("--no-gpfa", action="store_true")
+    parser.add_argument("--out", default="data")
+    args = parser.parse_args()
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+
+    sessions = reaching.reaching_sessions(args.seed)
+    lag = decoding.lag_in_bins(decoding.PAPER_LAG_S, sessions[0].bin_size)
+    velocity = [s.velocity for s in sessions]
+    r2, predictions, seconds = {}, {}, {}
+
+    def record(name, decoded):
+        r2[name] = [float(d.r2) for d in decoded]
+        predictions[name] = np.concatenate([d.predictions for d in decoded]).astype(np.float16)  # for figures
+
+    print(f"seed {args.seed}: {len(sessions)} sessions, trials {[s.n_trials for s in sessions]}, "
+          f"neurons {[s.n_neurons for s in sessions]}; lag {lag} bins", flush=True)
+    start = time.perf_counter()
+    for w in WIDTHS_S:
+        record(f"smoothed {w * 1000:.0f} ms", [decoding.decode(smoothing.gaussian_smooth(s.spikes, w / s.bin_size),
+                                                               s.velocity, lag) for s in sessions])
+    record("true rates", [decoding.decode(s.rates, s.velocity, lag) for s in sessions])
+    seconds["smoothing"] = time.perf_counter() - start
+
+    if not args.no_gpfa:
+        start = time.perf_counter()
+        record("GPFA", [decoding.decode(gpfa.latents(s.spikes, s.bin_size, args.gpfa_latents), s.velocity, lag)
+                        for s in sessions])
+        seconds["GPFA"] = time.perf_counter() - start
+        print(f"GPFA: {seconds['GPFA']:.0f} s", flush=True)
+
+    start = time.perf_counter()
+    single_factors, single_rates, single_best = [], [], []
+    for i, s in enumerate(sessions):
+        trained = lfads.fit(s.spikes, seed=args.seed, n_steps=args.single_steps, n_inputs=0, controller_size=0,
+                            progress=False)
+        post = lfads.posterior_rates(trained, s.spikes, return_all=True)
+        single_factors.append(decoding.decode(post["factors"], s.velocity, lag))
+        single_rates.append(decoding.decode(post["rates"], s.velocity, lag))
+        single_best.append(int(trained.history["best_step"]))
+        print(f"single-session LFADS {i}: factors r^2 {single_factors[-1].r2:.3f}, rates {single_rates[-1].r2:.3f} "
+              f"(best step {single_best[-1]}, {time.perf_counter() - start:.0f} s so far)", flush=True)
+    record("single-session LFADS factors", single_factors)
+    record("single-session LFADS rates", single_rates)
+    seconds["single-session LFADS"] = time.perf_counter() - start
+
+    stitched_rates = None
+    histories = {}
+    for init in ("pcr", "random"):
+        start = time.perf_counter()
+        trained = stitched_lfads.fit_stitched(sessions, seed=args.seed, init=init, n_steps=args.stitched_steps)
+        seconds[f"stitched LFADS ({init})"] = time.perf_counter() - start
+        stitched_lfads.save(trained, out / f"stitched_lfads_{init}", seed=args.seed,
+                            command=f"python scripts/train_stitched.py --seed {args.seed} --stitched-steps "
+                                    f"{args.stitched_steps}")
+        posts = [stitched_lfads.posterior_rates(trained, i, s.spikes, return_all=True) for i, s in enumerate(sessions)]
+        factors = [p["factors"] for p in posts]
+        record(f"stitched LFADS ({init}), one decoder", decoding.decode_sessions(factors, velocity, lag))
+        record(f"stitched LFADS ({init}), per session", [decoding.decode(f, v, lag) for f, v in zip(factors, velocity)])
+        histories[init] = trained.history
+        if init == "pcr":
+            stitched_rates = [p["rates"] for p in posts]
+        print(f"stitched LFADS ({init}): {seconds[f'stitched LFADS ({init})']:.0f} s, best step "
+              f"{trained.history['best_step']}", flush=True)
+
+    # the LFP: does each neuron's signal keep the beta oscillation the LFP carries?
+    start = time.perf_counter()
+    max_lag = int(round(MAX_LAG_S / sessions[0].bin_size))
+    lfp_signals = {"stitched LFADS rates": stitched_rates,
+                   f"smoothed spikes {LFP_SMOOTH_S * 1000:.0f} ms":
+                       [smoothing.gaussian_smooth(s.spikes, LFP_SMOOTH_S / s.bin_size) for s in sessions],
+                   "true rates": [s.rates for s in sessions]}
+    lfp = {}
+    for name, signals in lfp_signals.items():
+        amplitude, peak, mean_cc = [], [], []
+        for s, x in zip(sessions, signals):
+            lags, cc = oscillations.lfp_cross_correlation(s.lfp, x, max_lag, conditions=s.conditions)
+            amplitude.append(oscillations.oscillation_amplitude(cc, lags, s.bin_size, BETA_HZ))
+            peak.append(np.nanmax(np.abs(cc), axis=0))
+            mean_cc.append(np.nanmean(np.abs(cc), axis=1))
+        lfp[name] = {"beta amplitude": np.concatenate(amplitude), "peak |corr|": np.concatenate(peak),
+                     "mean |corr| by lag": np.mean(mean_cc, axis=0), "lags": lags}
+    seconds["LFP"] = time.perf_counter() - start
+
+    smoothed_best = max((k for k in r2 if k.startswith("smoothed")), key=lambda k: np.median(r2[k]))
+    order = [smoothed_best, "GPFA", "single-session LFADS factors", "single-session LFADS rates",
+             "stitched LFADS (pcr), one decoder", "stitched LFADS (pcr), per session",
+             "stitched LFADS (random), one decoder", "stitched LFADS (random), per session", "true rates"]
+    medians = {k: float(np.median(v)) for k, v in r2.items()}
+    print("\nvelocity r^2 (cross-validated, 5 folds over trials, lag 90 ms)")
+    print(f"{'':38s}{'median':>7s}  " + " ".join(f"{i:>5d}" for i in range(len(sessions))))
+    for name in [k for k in order if k in r2] + [k for k in r2 if k not in order]:
+        print(f"{name:38s}{medians[name]:7.3f}  " + " ".join(f"{v:5.2f}" for v in r2[name]))
+    single = max(medians["single-session LFADS factors"], medians["single-session LFADS rates"])
+    names = [smoothed_best] + (["GPFA"] if "GPFA" in medians else []) + [
+        "single-session LFADS factors", "stitched LFADS (pcr), one decoder"]
+    chain = [medians[k] for k in names]
+    print(f"\norder {' < '.join(names)}: {bool(np.all(np.diff(chain) > 0))}; stitched (one decoder) "
+          f"minus the better single-session median: {medians['stitched LFADS (pcr), one decoder'] - single:+.3f}")
+    print("\nLFP cross-correlation (condition means removed), over all neurons of all sessions:")
+    for name, v in lfp.items():
+        print(f"  {name:26s} beta ({BETA_HZ:g} Hz) amplitude median {np.nanmedian(v['beta amplitude']):.3f}, "
+              f"peak |corr| median {np.nanmedian(v['peak |corr|']):.3f}")
+    print("\ntime: " + ", ".join(f"{k} {v:.0f} s" for k, v in seconds.items()))
+
+    offsets = np.cumsum([0] + [s.n_trials for s in sessions])
+    arrays = {"offsets": offsets, "lfp_lags": lfp["true rates"]["lags"]}
+    for name, p in predictions.items():
+        arrays[f"prediction/{name}"] = p
+    for name, v in lfp.items():
+        for key in ("beta amplitude", "peak |corr|", "mean |corr| by lag"):
+            arrays[f"lfp/{name}/{key}"] = np.asarray(v[key], np.float32)
+    for init, h in histories.items():
+        for key in ("train_loss", "eval_step", "valid_loss"):
+            arrays[f"history/{init}/{key}"] = np.asarray(h[key], np.float32)
+    np.savez_compressed(out / "stitched_results.npz", **arrays)
+    summary = {"seed": args.seed, "lag_bins": lag, "r2": r2, "medians": medians, "smoothed_best": smoothed_best,
+               "seconds": seconds, "single_best_steps": single_best,
+               "options": {"stitched_steps": args.stitched_steps, "single_steps": args.single_steps,
+                           "gpfa_latents": None if args.no_gpfa else args.gpfa_latents},
+               "lfp_medians": {name: {k: float(np.nanmedian(v[k])) for k in ("beta amplitude", "peak |corr|")}
+                               for name, v in lfp.items()}}
+    (out / "stitched_results.json").write_text(json.dumps(summary, indent=1) + "\n")
+    print(f"wrote {out / 'stitched_results.npz'}, {out / 'stitched_results.json'} and the checkpoints")
+
+
+if __name__ == "__main__":
+    main()
