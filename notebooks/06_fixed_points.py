@@ -42,9 +42,9 @@
 # 2. the 3-bit flip-flop 15 · 3. the integrator's line attractor 15 · 4. context-dependent
 # integration 15 · 5. explorer: how slow is slow? 10 · summary 5.
 #
-# **Modes**: the notebook runs in *full* mode by default (a few minutes on a laptop CPU). The
-# tests set `WORKSHOP_FAST=1` for a *fast* mode that trains the context network for fewer steps; every check still
-# runs.
+# **Modes**: the notebook loads its three trained networks from `data/` (made by
+# `./workshop checkpoints`), so it runs in a couple of minutes on a laptop CPU, and its fast
+# mode (`WORKSHOP_FAST=1`, used by the tests) is the same as its full mode.
 
 # %%
 # @title Setup: run this cell first
@@ -71,7 +71,7 @@ import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
-from workshop_utils import contextual, fixed_points, flipflop, integrator, metrics, mode, plotting, vanilla_rnn
+from workshop_utils import contextual, fixed_points, flipflop, integrator, metrics, plotting, vanilla_rnn
 from workshop_utils.exercises import check_exercise
 from workshop_utils.plotting import COLORS, OKABE_ITO
 from workshop_utils.seeding import seed_everything
@@ -476,19 +476,18 @@ plotting.show(fig)
 # Prefrontal neurons carried both, yet only the relevant one was integrated. The RNN version:
 # two noisy evidence streams, a context cue, and the target is the running sum of the cued
 # stream (`workshop_utils.contextual`). How does one network ignore an input in one context
-# and integrate it in the other? We train a 100-unit RNN on it, then, for each context (its
-# cue on, evidence off), look for a line attractor and measure how much each stream moves the
-# readout along it.
+# and integrate it in the other? A 100-unit RNN was trained on it (`contextual.train`, 3,000
+# steps of Adam on fresh trials, by `scripts/train_contextual.py`: a few minutes on a laptop
+# CPU, so we load it). For each context (its cue on, evidence off) we look for a line
+# attractor and measure how much each stream moves the readout along it.
 
 # %%
-N_CTX_STEPS = mode.pick(full=3000, fast=1500)
-key, train_key, test_key = jax.random.split(key, 3)
-ctx_params, ctx_losses = contextual.train(train_key, n_steps=N_CTX_STEPS)
-assert len(ctx_losses) == N_CTX_STEPS, "training stopped early"
+ctx_params, ctx_info = contextual.load_trained()
+key, _, test_key = jax.random.split(key, 3)
 ctx_inputs, ctx_targets, ctx_contexts = contextual.make_trials(test_key, 1000)
 ctx_hidden, ctx_outputs = vanilla_rnn.run_batch(ctx_params, ctx_inputs)
 ctx_r2 = metrics.r_squared(ctx_targets, ctx_outputs)
-print(f"{N_CTX_STEPS} training steps; held-out R^2 = {ctx_r2:.4f}")
+print(f"trained for {ctx_info['n_train_steps']} steps; held-out R^2 = {ctx_r2:.4f}")
 assert ctx_r2 >= 0.99
 
 # %%

@@ -2,7 +2,7 @@ import jax
 import numpy as np
 import pytest
 
-from workshop_utils import contextual
+from workshop_utils import contextual, metrics, vanilla_rnn
 
 
 def test_targets_are_the_running_sum_of_the_stream_the_context_selects():
@@ -24,3 +24,11 @@ def test_a_few_training_steps_reduce_the_loss():
 def test_bad_trial_counts_are_clear_errors():
     with pytest.raises(ValueError, match="n_trials >= 1"):
         contextual.make_trials(jax.random.key(0), 0)
+
+
+def test_the_committed_checkpoint_integrates_the_cued_stream():
+    params, metadata = contextual.load_trained()
+    inputs, targets, _ = contextual.make_trials(jax.random.key(7), 200)
+    _, outputs = vanilla_rnn.run_batch(params, inputs)
+    assert metadata["heldout_r2"] >= 0.99
+    assert metrics.r_squared(targets, outputs) >= 0.99

@@ -6,15 +6,19 @@ network must ignore the other stream entirely. Inputs (time, 4): [stream 1, stre
 cue 2]; targets (time, 1). The RNN is `vanilla_rnn`'s.
 """
 
+from pathlib import Path
+
 import jax
 import jax.numpy as jnp
 
-from . import integrator, training, vanilla_rnn
+from . import checkpoint, integrator, training, vanilla_rnn
 
 N_STEPS = integrator.N_STEPS
 NOISE_STD = integrator.NOISE_STD
 BIAS_MAX = 0.05
 N_HIDDEN = 100
+CHECKPOINT = Path(__file__).resolve().parent.parent / "data" / "contextual_rnn"
+MAKE_CHECKPOINT = "Make it with: ./workshop checkpoints   (python scripts/train_contextual.py)"
 
 
 def make_trials(key, n_trials, n_steps=N_STEPS, noise_std=NOISE_STD, bias_max=BIAS_MAX):
@@ -48,3 +52,15 @@ def train(key, n_steps=4000, batch_size=128, learning_rate=2e-3, desc="context-d
     (params, _), losses = training.train(step, (params, optimizer.init(params)), n_steps,
                                          lambda i: jax.random.fold_in(data_key, i), desc=desc)
     return params, losses
+
+
+def save_trained(params, path=CHECKPOINT, **metadata):
+    """Save a trained network with its task settings beside the weights."""
+    task = {"n_steps": N_STEPS, "noise_std": NOISE_STD, "bias_max": BIAS_MAX}
+    return checkpoint.save(path, params, {"task": task, **metadata})
+
+
+def load_trained(path=CHECKPOINT):
+    """Load the trained context-dependent integrator from data/; returns `(params, metadata)`."""
+    params, metadata = checkpoint.load(path, like=init_params(jax.random.key(0)), hint=MAKE_CHECKPOINT)
+    return jax.tree_util.tree_map(jnp.asarray, params), metadata
