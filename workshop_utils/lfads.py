@@ -740,7 +740,7 @@ def save(trained, path, **metadata):
                  "train_idx": trained.train_idx.tolist(), "valid_idx": trained.valid_idx.tolist(),
                  "history": {k: np.asarray(v).tolist() for k, v in trained.history.items()
                              if k != "best_step"}}
-    params = nnx.state(lfads, nnx.Param).to_pure_dict()
+    params = nnx.to_pure_dict(nnx.state(lfads, nnx.Param))
     return checkpoint.save(path, params, {"config": dataclasses.asdict(lfads.config),
                                           "training": extra, **metadata})
 
@@ -751,8 +751,8 @@ def load(path, hint=""):
     _, metadata = checkpoint.load(path, hint=hint)       # verifies the file; gives the config
     model = LFADS(Config(**metadata.pop("config")), nnx.Rngs(0))
     state = nnx.state(model, nnx.Param)
-    params, _ = checkpoint.load(path, like=state.to_pure_dict(), hint=hint)
-    state.replace_by_pure_dict(jax.tree.map(jnp.asarray, params))
+    params, _ = checkpoint.load(path, like=nnx.to_pure_dict(state), hint=hint)
+    nnx.replace_by_pure_dict(state, jax.tree.map(jnp.asarray, params))
     nnx.update(model, state)
     extra = metadata.pop("training", {})
     history = {k: np.asarray(v) for k, v in extra.get("history", {}).items()}
