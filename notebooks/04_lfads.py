@@ -43,7 +43,7 @@
 # rates 10 · 6. inferred inputs 5 · 7. co-smoothing 5 · 8. a chaotic network and its factors 10 ·
 # 9. trial browser 5 · summary 5.
 #
-# **Modes**: the notebook runs in *full* mode by default (about 5 minutes on a laptop CPU). The
+# **Modes**: the notebook runs in *full* mode by default (about 3 minutes on a 2-core CPU). The
 # figures of sections 5-9 use LFADS models trained for 2,000 steps by
 # `python scripts/train_lfads.py` (saved in `data/`), so nobody waits half an hour; section 4
 # trains one live, briefly. The tests set `WORKSHOP_FAST=1` for a *fast* mode whose live

@@ -567,12 +567,23 @@ def fit(spikes, seed=0, *, progress=True, **options):
 
     model = LFADS(config, nnx.Rngs(init_key), mean_rates=train_spikes.mean(axis=(0, 1)))
     state, step, evaluate, unpack = training_functions(model, config, train_spikes, valid_spikes)
+    best_state, history = train_with_early_stopping(step, state, lambda st: evaluate(st, valid_key),
+                                                    config, key, "LFADS", progress)
+    return TrainedLFADS(unpack(best_state), history, train_idx, valid_idx)
 
+
+def train_with_early_stopping(step, state, evaluate, config, key, desc, progress=True):
+    """Train with `training.train`, scoring `evaluate(state)` (a dict with "recon" and "kl")
+    every `config.eval_every` steps and after the last; keep the state with the best validation
+    loss (recon + KL), and stop after `config.patience` evaluations without improvement.
+    `step(state, (i, key_i))` is one training step. Returns `(best_state, history)`, the history
+    with "eval_step", "valid_loss", "valid_recon", "train_loss" (every step) and "best_step".
+    """
     history = {"eval_step": [], "valid_loss": [], "valid_recon": []}
     best = {"loss": np.inf, "state": state, "step": 0, "since": 0}
 
     def check_validation(i, state):
-        valid = {k: float(v) for k, v in evaluate(state, valid_key).items()}
+        valid = {k: float(v) for k, v in evaluate(state).items()}
         loss = valid["recon"] + valid["kl"]
         history["eval_step"].append(i + 1)
         history["valid_loss"].append(loss)
@@ -585,14 +596,12 @@ def fit(spikes, seed=0, *, progress=True, **options):
 
     state, losses = training.train(
         step, state, config.n_steps, lambda i: (i, jax.random.fold_in(key, i)),
-        desc="LFADS", callback=check_validation, callback_every=config.eval_every,
-        progress=progress)
+        desc=desc, callback=check_validation, callback_every=config.eval_every, progress=progress)
     if losses.size and (not history["eval_step"] or history["eval_step"][-1] != losses.size):
         check_validation(losses.size - 1, state)
-    model = unpack(best["state"])
     history = {k: np.asarray(v) for k, v in history.items()}
     history.update(train_loss=losses, best_step=best["step"])
-    return TrainedLFADS(model, history, train_idx, valid_idx)
+    return best["state"], history
 
 
 def training_functions(model, config, train_spikes, valid_spikes):

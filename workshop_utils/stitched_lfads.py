@@ -38,7 +38,7 @@ import numpy as np
 import optax
 from flax import nnx
 
-from . import checkpoint, lfads, stitching, training
+from . import checkpoint, lfads, stitching
 
 INITS = ("pcr", "random")
 # The paper's stitching run: no controller, 16 factors, generator and encoders of 100.
@@ -304,34 +304,14 @@ def fit_stitched(sessions, seed=0, init="pcr", *, progress=True, **options):
 
     graphdef, params = nnx.split(model, nnx.Param)
     state = (params, lfads.make_optimizer(c).init(params))
-    history = {"eval_step": [], "valid_loss": [], "valid_recon": []}
-    best = {"loss": np.inf, "state": state, "step": 0, "since": 0}
-
-    def check_validation(i, state):
-        valid = {k: float(v) for k, v in _valid_terms(graphdef, state[0], valid_key, *valid_data).items()}
-        loss = valid["recon"] + valid["kl"]
-        history["eval_step"].append(i + 1)
-        history["valid_loss"].append(loss)
-        history["valid_recon"].append(valid["recon"])
-        if loss < best["loss"]:
-            best.update(loss=loss, state=state, step=i + 1, since=0)
-        else:
-            best["since"] += 1
-        return c.patience > 0 and best["since"] >= c.patience
-
     def step(state, batch):
         i, k = batch
         return _train_step(graphdef, config, state, i, k, *train_data)
 
-    state, losses = training.train(
-        step, state, c.n_steps, lambda i: (i, jax.random.fold_in(key, i)),
-        desc=f"stitched LFADS ({init})", callback=check_validation, callback_every=c.eval_every,
-        progress=progress)
-    if losses.size and (not history["eval_step"] or history["eval_step"][-1] != losses.size):
-        check_validation(losses.size - 1, state)
-    model = nnx.merge(graphdef, best["state"][0])
-    history = {k: np.asarray(v) for k, v in history.items()}
-    history.update(train_loss=losses, best_step=best["step"])
+    best_state, history = lfads.train_with_early_stopping(
+        step, state, lambda st: _valid_terms(graphdef, st[0], valid_key, *valid_data), c, key,
+        f"stitched LFADS ({init})", progress)
+    model = nnx.merge(graphdef, best_state[0])
     return TrainedStitched(model, history, train_idx, valid_idx, pcr)
 
 
