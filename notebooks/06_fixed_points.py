@@ -26,25 +26,28 @@
 # **You will learn to**
 # 1. find the fixed and slow points of a map by minimising $q$, and classify each one from the
 #    eigenvalues of its Jacobian;
-# 2. read a memory network's computation off its fixed points: the 3-bit flip-flop's 8
-#    attractors and the saddles between them;
-# 3. recognise a line attractor in an integrator, and use its left and right eigenvectors to say
-#    what the readout sees and which input moves the state along the line;
-# 4. see how a context cue makes one network integrate one input and ignore another
+# 2. read a network's computation off its fixed points: the 3-bit flip-flop's 8 attractors and
+#    the saddles between them, and an integrator's line attractor, whose left and right
+#    eigenvectors say which input moves the state along the line and what the readout sees;
+# 3. see how a context cue makes one network integrate one input and ignore another
 #    (Mante, Sussillo et al. 2013);
+# 4. ask the same of a model fitted to spikes: notebook 04's LFADS generator holds the
+#    integrator's value for a trial's length, then runs into one stable point: no line attractor;
 # 5. check a fixed-point analysis instead of trusting it: that the points are what the task
-#    needs, how the tolerance on $q$ separates fixed points from slow points.
+#    needs, that they lie where the network can go, how the tolerance on $q$ separates fixed
+#    points from slow points.
 #
 # **Prerequisites**: notebook 03 (JAX's `grad`, `jit` and `vmap`, and the integrator RNN trained
-# there); eigenvalues and eigenvectors of a matrix. Notebooks 01, 02, 04 and 05 are not needed.
+# there); eigenvalues and eigenvectors of a matrix; for section 5, notebook 04 (LFADS).
+# Notebooks 01, 02 and 05 are not needed.
 #
-# **Time**: about 90 minutes. Setup 5 · 1. the idea on maps solved by hand, three exercises 25 ·
+# **Time**: about 105 minutes. Setup 5 · 1. the idea on maps solved by hand, three exercises 25 ·
 # 2. the 3-bit flip-flop 15 · 3. the integrator's line attractor 15 · 4. context-dependent
-# integration 15 · 5. explorer: how slow is slow? 10 · summary 5.
+# integration 15 · 5. the LFADS generator 15 · 6. explorer: how slow is slow? 10 · summary 5.
 #
-# **Modes**: the notebook loads its three trained networks from `data/` (made by
-# `./workshop checkpoints`), so it runs in a couple of minutes on a laptop CPU, and its fast
-# mode (`WORKSHOP_FAST=1`, used by the tests) is the same as its full mode.
+# **Modes**: the notebook loads its trained networks from `data/` (three RNNs and notebook 04's
+# two LFADS models, made by `./workshop checkpoints`), so it runs in a few minutes on a laptop
+# CPU, and its fast mode (`WORKSHOP_FAST=1`, used by the tests) is the same as its full mode.
 
 # %%
 # @title Setup: run this cell first
@@ -65,13 +68,16 @@ runtime.install_missing_on_colab()  # only packages Colab lacks, with its JAX pi
 runtime.report()
 
 # %%
+from functools import partial
+
 import ipywidgets as widgets
 import jax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
 
-from workshop_utils import contextual, fixed_points, flipflop, integrator, metrics, plotting, vanilla_rnn
+from workshop_utils import (contextual, fixed_points, flipflop, integrator, lfads, lfads_examples, metrics, plotting,
+                            vanilla_rnn)
 from workshop_utils.exercises import check_exercise
 from workshop_utils.plotting import COLORS, OKABE_ITO
 from workshop_utils.seeding import seed_everything
@@ -385,7 +391,7 @@ assert covered > 0.8, "the line spans the values the network has to hold"
 # as "unstable", a distinction the network hardly feels. A displacement along an eigenvector
 # grows or decays as $|\lambda|^t = e^{t \ln|\lambda|}$, with a time constant
 # $\tau = 1/\lvert\ln|\lambda|\rvert$ steps; a trial lasts 25 steps. And most of the line is made of
-# slow points rather than exact fixed points (section 5's explorer shows which), so the state
+# slow points rather than exact fixed points (section 6's explorer shows which), so the state
 # also creeps along it; the readout moves by $|C \cdot (F(h^*) - h^*)|$ per step there.
 
 # %%
@@ -550,7 +556,192 @@ plotting.show(fig)
 # at the input" from "selection by the line's left eigenvector"?
 
 # %% [markdown]
-# ## 5. Explorer: how slow is slow? (10 min)
+# ## 5. The LFADS generator (15 min)
+#
+# Notebook 04 fitted LFADS to spikes of section 3's integrator. Its generator is a 64-unit GRU,
+# $g_t = F(g_{t-1}, u_t)$, driven by the input $u_t$ that the controller infers; the 16 factors
+# $f_t = W_f\, g_t$ (unit-length columns) give the log rates. The network that made the spikes
+# holds its running sum on a line attractor. Does the generator hold it the same way: which
+# states does it hold still with its input off ($u = 0$)? `lfads.generator_map(model)` is $F$,
+# ready for the finder. Two facts about a GRU matter here. Its new state is a mix
+# $g_t = z \odot g_{t-1} + (1 - z) \odot n$ of the old one and a $\tanh$, so a state inside the box
+# $|g_i| < 1$ never leaves it. And where its update gate is shut ($z \to 1$), $F(g) \approx g$
+# whatever $g$ is.
+#
+# The data are synthetic, so we know the value the integrator held at every bin (its readout
+# $C h$). A least-squares readout from the factors to that value lets us watch it in the model.
+
+# %%
+integ = lfads_examples.load("integrator")
+lfads_test = integ["test"]
+integ_lfads, _ = lfads_examples.load_trained("integrator")
+post = lfads.posterior_rates(integ_lfads, lfads_test.spikes[:, :, integ["held_in"]], return_all=True)
+gen_states, factors = post["gen_states"], post["factors"]    # (trials, bins, 64), (trials, bins, 16)
+true_value = np.asarray(vanilla_rnn.readout(int_params, lfads_test.latents))[..., 0]   # (trials, bins)
+design = np.hstack([factors.reshape(-1, factors.shape[-1]), np.ones((true_value.size, 1))])
+value_w = np.linalg.lstsq(design, true_value.ravel(), rcond=None)[0]
+
+def value_from_factors(f):
+    """The integrated value read out of factors (..., 16), by the least-squares weights."""
+    return f @ value_w[:-1] + value_w[-1]
+
+value_r2 = metrics.r_squared(true_value, value_from_factors(factors))
+u_low, u_mid, u_high = np.percentile(post["inputs"], [5, 50, 95])
+print(f"{lfads_test.n_trials} test trials of {lfads_test.n_bins} bins; the value read from the factors: R^2 = {value_r2:.3f}")
+print(f"inferred input: median {u_mid:.3f}, 90% of the bins in [{u_low:.2f}, {u_high:.2f}]; "
+      f"largest |g_i| visited {np.abs(gen_states).max():.3f}")
+assert value_r2 > 0.85 and np.abs(gen_states).max() < 1
+
+# %% [markdown]
+# First the finder, exactly as in sections 3 and 4: 512 visited states as candidates, a little
+# noise, the input off.
+
+# %%
+G_map = lfads.generator_map(integ_lfads)
+key, sample_key, noise_key = jax.random.split(key, 3)
+gen_fps = fixed_points.find_fixed_points(G_map, fixed_points.sample_states(sample_key, gen_states, 512), jnp.zeros(1),
+                                         key=noise_key, noise_scale=0.01, lr_init=0.3, tol_unique=0.05)
+print(gen_fps)
+visited = gen_states.reshape(-1, gen_states.shape[-1])
+outside = np.abs(gen_fps.xstar).max(axis=1)               # its largest |g_i|: above 1 is out of reach
+gap = np.array([np.linalg.norm(visited - x, axis=1).min() for x in gen_fps.xstar])
+gen, n_gen = integ_lfads.model.generator, integ_lfads.model.generator.n_hidden
+update_gate = lambda g: jax.nn.sigmoid(gen.b_x[...][n_gen:2 * n_gen] + (g @ gen.W_h[...] + gen.b_h[...])[:, n_gen:2 * n_gen])
+shut_there, shut_visited = (np.mean(np.asarray(update_gate(g)) > 0.99) for g in (gen_fps.xstar, visited))
+print(f"every point has some |g_i| >= {outside.min():.2f}, and lies {gap.min():.1f} to {gap.max():.1f} from the nearest "
+      f"visited state; update gates shut (z > 0.99): {100 * shut_there:.0f}% there, {100 * shut_visited:.3f}% at visited states")
+assert gen_fps.qstar.min() > 1e-8, "not one fixed point"
+assert outside.min() > 1 and gap.min() > 1, "every point lies outside the box the generator can reach"
+assert shut_there > 0.3 and shut_visited < 0.01, "where the update gates are shut"
+
+# %% [markdown]
+# None of them is a fixed point, and none is a state the generator could ever be in. $q$ has
+# shallow valleys that run out of the box towards states where the gates close, and the descent
+# follows them, stopping where its progress stalls. *Check where the points are before reading
+# anything off them.*
+#
+# Simulation finds what the descent missed: a stable fixed point attracts. We run the generator
+# on with its input off from the end of every test trial, for 400 bins (16 s, sixteen trials'
+# length), and polish where the runs end with the finder. We repeat it with the input held at
+# its median instead of 0.
+
+# %%
+@partial(jax.jit, static_argnums=3)
+def run_generator(F, g, u, n_bins):
+    """Run the map F from the states g (n, d) with the input held at u: (n_bins, n, d)."""
+    step = lambda g, _: (jax.vmap(F, (0, None))(g, u),) * 2
+    return jax.lax.scan(step, g, None, length=n_bins)[1]
+
+N_AFTER = 400
+after = np.asarray(run_generator(G_map, jnp.asarray(gen_states[:, -1]), jnp.zeros(1), N_AFTER))
+settled = fixed_points.find_fixed_points(G_map, after[-1], jnp.zeros(1), lr_init=1e-3, tol_unique=0.05)
+print(settled)
+u_typical = jnp.array([u_mid], jnp.float32)
+at_median = fixed_points.find_fixed_points(G_map, np.asarray(run_generator(G_map, jnp.asarray(gen_states[:, -1]), u_typical, N_AFTER))[-1],
+                                           u_typical, lr_init=1e-3, tol_unique=0.05)
+g_star, lead = settled.xstar[0], np.abs(settled.eigval_J_xstar[0])
+tau_ms = 1e3 * lfads_test.bin_size / -np.log(lead[lead > 0.95])
+spread = np.linalg.norm(after[-1] - g_star, axis=1).max()
+print(f"all {len(after[-1])} runs end within {spread:.0e} of it, {np.linalg.norm(visited - g_star, axis=1).min():.2f} from the "
+      f"nearest visited state; with u at its median it moves by {np.linalg.norm(at_median.xstar[0] - g_star):.2f}")
+print(f"its {len(tau_ms)} slowest modes: |eigenvalue| {lead[0]:.3f} to {lead[len(tau_ms) - 1]:.3f}, time constants "
+      f"{tau_ms.min():.0f}-{tau_ms.max():.0f} ms; then {lead[len(tau_ms)]:.3f} (section 3's line: one mode at 1, the rest below 0.9)")
+assert len(settled) == 1 and settled.is_stable.all() and settled.qstar.max() < 1e-12 and spread < 1e-3
+assert np.linalg.norm(visited - g_star, axis=1).min() > 0.1, "a point the trials never visit"
+assert len(at_median) == 1 and np.linalg.norm(at_median.xstar[0] - g_star) < 0.2, "the same point at the typical input"
+assert 0.95 < lead[0] < 0.995 and len(tau_ms) >= 3, "a cluster of slow modes, none at 1"
+assert 1000 < tau_ms.max() < 3000, "the slowest one decays in 1-3 s: longer than a trial, not forever"
+
+# %% [markdown]
+# One stable point, no line. What does that do to the value? We read it from the factors along
+# the runs and compare with section 3's network, run on from the true states of the same trials
+# with its input off too. The slope of the value after $n$ bins against the value at the trial's
+# end says how much of it is kept: 1 for a perfect memory, 0 for none (above 1, values spread
+# apart: the ends of the integrator's line are slightly unstable, as section 3 found).
+
+# %%
+W_f = np.asarray(integ_lfads.model.factor_weights())
+lfads_after = value_from_factors(after @ W_f)                       # (N_AFTER, trials)
+_, true_out = jax.vmap(integrator.run, (None, None, 0))(int_params, jnp.zeros((N_AFTER, 1)), jnp.asarray(lfads_test.latents[:, -1]))
+true_after = np.asarray(true_out)[..., 0].T
+one_trial = lfads_test.n_bins
+kept = {n: (np.polyfit(value_from_factors(factors[:, -1]), lfads_after[n - 1], 1)[0],
+            np.polyfit(true_value[:, -1], true_after[n - 1], 1)[0]) for n in (one_trial, 4 * one_trial)}
+for n, (model_kept, true_kept) in kept.items():
+    print(f"value kept after {n} bins ({n // one_trial} trial length(s)): LFADS generator {model_kept:.2f}, "
+          f"the integrator {true_kept:.2f}")
+print(f"the value read at the fixed point: {value_from_factors(g_star @ W_f):.2f}")
+assert kept[one_trial][0] > 0.8 and kept[4 * one_trial][0] < 0.5, "held for a trial, forgotten over four"
+assert min(kept[one_trial][1], kept[4 * one_trial][1]) > 0.95, "the integrator keeps it"
+
+# %% [markdown]
+# For contrast, notebook 04's other LFADS, fitted to the chaotic network: nothing drives that
+# system, and being chaotic, it never settles. We run its generator on in the same way, for 2,000 of its
+# 10 ms bins (20 s).
+
+# %%
+chaos = lfads_examples.load("chaotic")
+chaos_lfads, _ = lfads_examples.load_trained("chaotic")
+chaos_states = lfads.posterior_rates(chaos_lfads, chaos["test"].spikes[:100], return_all=True)["gen_states"]
+chaos_after = np.asarray(run_generator(lfads.generator_map(chaos_lfads), jnp.asarray(chaos_states[:, -1]), jnp.zeros(1), 2000))
+speed = {name: np.median(np.linalg.norm(np.diff(runs, axis=0), axis=-1), axis=1)
+         for name, runs in (("integrator", after), ("chaotic", chaos_after))}
+print(f"median speed |g_t+1 - g_t| at the end of the runs: integrator data {speed['integrator'][-1]:.0e}, "
+      f"chaotic data {speed['chaotic'][-1]:.2f} per bin (never below {speed['chaotic'].min():.2f})")
+assert speed["chaotic"].min() > 0.1 > 1e4 * speed["integrator"][-1], "one settles, the other never does"
+
+# %%
+fig = plt.figure(figsize=(14, 4.2))
+ax = fig.add_subplot(1, 3, 1, projection="3d")
+ax.set_title("Left alone, every trial runs\ninto one stable point")
+pca_gen = fixed_points.plot_fixed_points(ax, settled, trajectories=gen_states[:20])
+for path in np.swapaxes(after[:, :20], 0, 1):
+    ax.plot(*((path - pca_gen[0]) @ pca_gen[1].T).T, color=COLORS["model"], lw=0.6, alpha=0.5)
+ax.plot([], [], color="0.6", label="trials (u inferred)")
+ax.plot([], [], color=COLORS["model"], label="run on (u = 0)")
+ax.legend(loc="upper left", fontsize=8)
+ax = fig.add_subplot(1, 3, 2)
+t_trial = np.arange(lfads_test.n_bins) * lfads_test.bin_size
+t_after = (lfads_test.n_bins + np.arange(N_AFTER)) * lfads_test.bin_size
+for i in np.argsort(true_value[:, -1])[np.linspace(5, lfads_test.n_trials - 6, 6).astype(int)]:
+    ax.plot(np.r_[t_trial, t_after], np.r_[value_from_factors(factors[i]), lfads_after[:, i]], color=COLORS["model"], lw=1.2)
+    ax.plot(np.r_[t_trial, t_after], np.r_[true_value[i], true_after[:, i]], color=COLORS["true"], ls="--", lw=1)
+ax.axvline(t_trial[-1], color="0.6", lw=1)
+ax.axhline(value_from_factors(g_star @ W_f), color=COLORS["stable"], ls=":", lw=1)
+ax.plot([], [], color=COLORS["model"], label="LFADS: read from the factors")
+ax.plot([], [], color=COLORS["true"], ls="--", label="the integrator (truth)")
+ax.plot([], [], color=COLORS["stable"], ls=":", label="read at the stable point")
+ax.text(t_trial[-1] + 0.15, 3.1, "trial ends, u = 0 from here", fontsize=8, color="0.4")
+ax.set_xlim(-0.2, 10)
+ax.set_ylim(-4, 3.5)
+ax.legend(loc="lower right", fontsize=8)
+plotting.label(ax, "time from the trial's start (s)", "integrated value (a.u.)", "The generator forgets what the integrator holds")
+ax = fig.add_subplot(1, 3, 3)
+ax.semilogy(np.arange(1, N_AFTER) * lfads_test.bin_size, speed["integrator"], color=COLORS["model"], label="integrator data (40 ms bins)")
+ax.semilogy(np.arange(1, 2000) * chaos["test"].bin_size, speed["chaotic"], color=OKABE_ITO[4], label="chaotic data (10 ms bins)")
+ax.legend(fontsize=8)
+plotting.label(ax, "time after the trial's end (s)", "median |g_t+1 - g_t| (per bin)", "One generator settles, one never does")
+plotting.show(fig)
+
+# %% [markdown]
+# Over one trial the generator keeps most of the value, nearly as the integrator does, and the
+# inferred input can make up the rest: that is all the data asked of it, for each trial lasts
+# 25 bins. Beyond that it forgets, into one stable point, through a cluster of slow modes with
+# time constants up to about two seconds, rather than along one mode at exactly 1. Yet both
+# account for the same spikes. An LFADS generator's fixed points speak about time scales longer
+# than the trials and about states the trials never visit (this one lies well away from them),
+# where the data constrain it little; what the data do pin down is the flow over a trial's
+# length near the visited states. Compare the time constants with the trial's length, and check
+# that the points lie where the states go. The chaotic data's generator, by contrast, never
+# settles, as the network it models never does.
+#
+# **Think**: the generator had to hold the value for 25 bins only, with the controller free to
+# nudge it at every bin. Had the trials been four times longer, or the input prior made inputs
+# costlier (a smaller prior variance), what would you expect it to learn, and which numbers of
+# this section would show it?
+
+# %% [markdown]
+# ## 6. Explorer: how slow is slow? (10 min)
 # The finder keeps points by their speed $q$. Fixed points have $q$ at float32 round-off; slow
 # points, with larger $q$, are where the dynamics crawl. Choose a network and slide the
 # tolerance to see which points survive, where they sit, and their eigenvalue spectra. The
@@ -615,8 +806,12 @@ widgets.interact(show_tolerance, network=widgets.Dropdown(options=list(explorer_
 #   eigenvector, not the input weights, decides what is integrated, with unit gain.
 # * In context-dependent integration, both inputs reach the network in both contexts; the context
 #   rotates the line attractor's left eigenvector so that only the cued input is integrated.
-# * Check the result: a task can be solved without the fixed points you expect, and a
-#   "line" of fixed points is in practice a few fixed points joined by slow points.
+# * The LFADS generator fitted to the integrator's spikes holds the value over a trial's length
+#   but, left alone, runs into one stable point instead of stopping along a line: over longer
+#   times, which the data never showed it, it forgets. The chaotic data's generator never settles.
+# * Check the result: a task can be solved without the fixed points you expect, a "line" of
+#   fixed points is in practice a few fixed points joined by slow points, and the slowest points
+#   the finder reports for a GRU can lie where the GRU can never go.
 #
 # **Further reading**
 # * Sussillo & Barak (2013), Opening the black box: low-dimensional dynamics in high-dimensional
@@ -627,3 +822,5 @@ widgets.interact(show_tolerance, network=widgets.Dropdown(options=list(explorer_
 # * Brody, Romo & Kepecs (2003), Basic mechanisms for graded persistent activity: line attractors.
 # * Maheswaranathan, Williams, Golub, Ganguli & Sussillo (2019), Reverse engineering recurrent
 #   networks for sentiment classification reveals line attractor dynamics, *NeurIPS*.
+# * Pandarinath et al. (2018), Inferring single-trial neural population dynamics using
+#   sequential auto-encoders, *Nature Methods* 15: LFADS, whose generator section 5 dissects.

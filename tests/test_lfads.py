@@ -133,6 +133,21 @@ def test_gru_update_matches_its_equations():
     np.testing.assert_allclose(lfads.gru_update(h, xp, hp), z * h + (1 - z) * n, rtol=1e-5)
 
 
+def test_generator_map_is_one_step_of_the_generator_loop():
+    model = small_model()
+    out = run(model, poisson_spikes((3, 12, 7)), jax.random.key(0))
+    F = jax.vmap(lfads.generator_map(model))
+    g, u = out["gen_states"], out["u"]
+    for t in (1, 6, 11):  # g_t = F(g_{t-1}, u_t), with the input sample the loop drew
+        np.testing.assert_allclose(F(g[:, t - 1], u[:, t]), g[:, t], atol=1e-6)
+    autonomous = small_model(n_inputs=0, controller_size=0)  # its input is one zero
+    g = run(autonomous, poisson_spikes((3, 12, 7)), jax.random.key(1))["gen_states"]
+    F = jax.vmap(lfads.generator_map(autonomous))
+    np.testing.assert_allclose(F(g[:, 4], jnp.zeros((3, 1))), g[:, 5], atol=1e-6)
+    with pytest.raises(TypeError, match="LFADS"):
+        lfads.generator_map({"W_h": 0})
+
+
 def test_coordinated_dropout_scores_only_hidden_entries():
     """Changing a count the encoder saw must not change the reconstruction term, only what it
     predicts; changing a hidden count changes the score directly."""

@@ -15,6 +15,8 @@ Training maximises the ELBO with the habits that make LFADS work: KL and L2 warm
 coordinated dropout (the reconstruction is scored only on input entries hidden from the
 encoder, so the model cannot just copy its input), gradient clipping, and early stopping on a
 validation split. Inference averages the rates of many posterior samples.
+`generator_map(model)` is the trained generator's one-step map F(g, u), for the fixed-point
+analysis of notebook 06.
 
 For speed on a CPU (a training step is about 1.5x quicker than a plain `lax.scan` version;
 see benchmarks/lfads_throughput.py):
@@ -233,6 +235,27 @@ def forward(model, spikes, key=None, training=False, noise=None):
         out.update(u=jnp.swapaxes(u, 0, 1), u_mean=jnp.swapaxes(u_mean, 0, 1),
                    u_logvar=jnp.swapaxes(u_logvar, 0, 1))
     return out
+
+
+def generator_map(model):
+    """The generator's one-step map g_t = F(g_{t-1}, u_t), for `fixed_points.find_fixed_points`.
+
+    model: a `TrainedLFADS` or an `LFADS`. F maps one state (generator_size,) and one input
+    (n_inputs,) to the next state, the GRU step `forward` takes (an autonomous generator's
+    input is one zero). A `jax.tree_util.Partial` over copies of the generator's weights, so
+    the finder's compiled code is reused for another model of the same sizes.
+    """
+    lfads = model.model if isinstance(model, TrainedLFADS) else model
+    if not isinstance(lfads, LFADS):
+        raise TypeError(f"model must be what lfads.fit returned (TrainedLFADS) or an LFADS, "
+                        f"got {type(model).__name__}")
+    gen = lfads.generator
+    weights = {name: jnp.asarray(getattr(gen, name)[...]) for name in ("W_x", "b_x", "W_h", "b_h")}
+    return jax.tree_util.Partial(_generator_step, weights)
+
+
+def _generator_step(w, g, u):
+    return gru_update(g, u @ w["W_x"] + w["b_x"], g @ w["W_h"] + w["b_h"])
 
 
 def _encode(model, x):
@@ -758,9 +781,12 @@ def load(path, hint=""):
     """Load what `save` wrote: `(TrainedLFADS, metadata)` (history and splits included when
     saved from a `TrainedLFADS`)."""
     _, metadata = checkpoint.load(path, hint=hint)       # verifies the file; gives the config
-    model = LFADS(Config(**metadata.pop("config")), nnx.Rngs(0))
+    # Shapes only: a random initialisation would run (and compile) every initialiser eagerly,
+    # several seconds, for values that the checkpoint replaces at once.
+    model = nnx.eval_shape(lambda: LFADS(Config(**metadata.pop("config")), nnx.Rngs(0)))
     state = nnx.state(model, nnx.Param)
-    params, _ = checkpoint.load(path, like=nnx.to_pure_dict(state), hint=hint)
+    like = jax.tree.map(lambda s: np.zeros(s.shape, s.dtype), nnx.to_pure_dict(state))
+    params, _ = checkpoint.load(path, like=like, hint=hint)
     nnx.replace_by_pure_dict(state, jax.tree.map(jnp.asarray, params))
     nnx.update(model, state)
     extra = metadata.pop("training", {})
