@@ -41,8 +41,8 @@
 # an exercise 15 · 4. training and the ablation 15 · 5. decoding hand velocity 15 · 6. the
 # LFP and oscillations 10 · 7. session browser 5 · summary 5.
 #
-# **Modes**: the notebook runs in *full* mode by default (a few minutes on a 2-core CPU). The
-# figures of sections 4-7 use two stitched models trained for 1,000 steps, and the GPFA and
+# **Modes**: the notebook runs in *full* mode by default (2-5 minutes on a shared 2-core
+# CPU). The figures of sections 4-7 use two stitched models trained longer, and the GPFA and
 # single-session LFADS baselines, made by `python scripts/train_stitched.py` (about 30 minutes
 # on a 2-core CPU; saved in `data/`); section 4 trains one live, briefly. The tests set
 # `WORKSHOP_FAST=1` for a *fast* mode whose live training is a handful of steps; every check
@@ -113,7 +113,8 @@ BIN_S = sessions[0].bin_size
 shown_sessions = [0, 1, 8]
 fig = stitching_diagram([sessions[s].spikes[0] for s in shown_sessions], shown_sessions,
                         n_factors=stitched_lfads.CORE_DEFAULTS["n_factors"],
-                        read_in_dim=stitched_lfads.CORE_DEFAULTS["n_factors"])
+                        read_in_dim=stitched_lfads.CORE_DEFAULTS["n_factors"],
+                        controller=stitched_lfads.CORE_DEFAULTS["n_inputs"] > 0)
 plotting.show(fig)
 print("shared core:", ", ".join(f"{k} {v}" for k, v in stitched_lfads.CORE_DEFAULTS.items()))
 
@@ -186,8 +187,8 @@ plotting.show(fig)
 # movement (the condition-invariant signal suppresses it, as movement does in motor cortex).
 # Whether a model keeps it in its single-trial rates is the question of section 6.
 #
-# **Think**: single-session LFADS would have to learn 100 x 100 recurrent weights from 24-48
-# trials. Which parts of the problem does stitching share across sessions, and which parts
+# **Think**: single-session LFADS must learn a whole generator (thousands of recurrent weights)
+# from one session's few dozen trials. Which parts of the problem does stitching share across sessions, and which parts
 # must each session still learn on its own data?
 #
 # ## 3. PCR: one space for every session before training (15 min)
@@ -413,7 +414,7 @@ print(f"best validation loss: PCR {best_valid['pcr']:.4f}, random {best_valid['r
 # *which* space each session's factors live in, so the two initialisations can reach similar
 # losses. The difference shows once we ask whether the sessions' factors share one space.
 # For each model we infer every trial's factors (`stitched_lfads.posterior_rates` of each
-# session: the posterior mean over 32 samples), average
+# session: the posterior mean over 32 samples, 8 in fast mode), average
 # them by condition, and measure how much of their variance is common to all sessions:
 #
 # $$ \text{shared fraction} = 1 - \frac{\sum_{s,c,t} \| \bar f_{s,c,t} - \langle \bar f_{\cdot,c,t} \rangle_s \|^2}
@@ -422,7 +423,8 @@ print(f"best validation loss: PCR {best_valid['pcr']:.4f}, random {best_valid['r
 # 1 when every session draws the same condition trajectories, 0 when they share nothing.
 
 # %%
-posteriors = {init: session_posteriors(model, sessions) for init, model in trained.items()}
+N_SAMPLES = mode.pick(full=32, fast=8)         # posterior samples averaged per trial
+posteriors = {init: session_posteriors(model, sessions, N_SAMPLES) for init, model in trained.items()}
 factors = {init: [p["factors"] for p in posts] for init, posts in posteriors.items()}
 
 

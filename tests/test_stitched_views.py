@@ -87,8 +87,11 @@ def test_stitching_diagram_draws_every_session_with_its_neuron_count():
     texts = " ".join(t.get_text() for t in fig.axes[0].texts)
     for s, n in zip((0, 4, 9), (30, 12, 55)):
         assert f"session {s}: {n} neurons" in texts
-    assert "shared LFADS core" in texts
+    assert "shared LFADS core" in texts and "controller" not in texts
     assert len(fig.axes[0].images) == 3
+    plt.close(fig)
+    fig = stitched_views.stitching_diagram(trials[:2], controller=True)
+    assert "controller" in " ".join(t.get_text() for t in fig.axes[0].texts)
     plt.close(fig)
 
 

@@ -105,11 +105,13 @@ def reach_panels(panels, conditions, suptitle=None, size=2.6):
     return fig
 
 
-def stitching_diagram(trials, session_ids=None, n_factors=16, read_in_dim=16):
+def stitching_diagram(trials, session_ids=None, n_factors=16, read_in_dim=16, controller=False):
     """The stitching idea in one picture; returns the figure.
 
     `trials`: one trial's spikes (time, neurons_s) for each session drawn (2 to 4 of them;
     their neuron counts may differ). `session_ids` labels them (default 0, 1, ...).
+    `controller`: draw the core with a controller (inferred inputs), as a model with
+    `n_inputs > 0` has.
     """
     if not isinstance(trials, (list, tuple)) or not 2 <= len(trials) <= 4:
         raise ValueError(f"trials must be a list of 2 to 4 (time, neurons) arrays, got "
@@ -156,8 +158,10 @@ def stitching_diagram(trials, session_ids=None, n_factors=16, read_in_dim=16):
         ax.text(10.05, y, f"rates of\nsession {s}\n(Poisson)", ha="center", va="center", fontsize=8,
                 color=color)
         arrow(9.12, y, 9.6, y, color)
-    box(4.75, core_y, 2.2, core_h, "shared LFADS core\n\nencoder (bi-GRU)\n↓\ninitial state $g_0$\n↓\n"
-        "generator GRU", SHARED_COLOR, fontsize=9, fill=0.25)
+    core = "shared LFADS core\n\nencoder (bi-GRU)\n↓\ninitial state $g_0$\n↓\ngenerator GRU"
+    if controller:
+        core += "\n+ controller (inputs $u_t$)"
+    box(4.75, core_y, 2.2, core_h, core, SHARED_COLOR, fontsize=9, fill=0.25)
     box(6.55, core_y, 0.75, 1.2, f"factors\n$f_t$\n({n_factors})", COLORS["model"], fontsize=9)
     arrow(5.86, core_y, 6.17, core_y, SHARED_COLOR)
     ax.text(5.5, 4.3, "one dynamical model for every session; only the maps in and out are per session",
