@@ -37,23 +37,23 @@ spikes and 0.004 for stitched rates: this model (no controller) does not keep th
 oscillation. Time: GPFA 102 s, single-session LFADS 736 s, stitched PCR 418 s, random 485 s
 (about 30 minutes in all).
 
-Why, measured 2026-12-01 (scripts/beta_diagnostics.py; stitched runs on the 12
-sessions, amplitudes from 8 posterior samples): the spikes do carry each trial's phase (an
-oracle that knows all but the phase recovers it with r 0.85-0.97, and its rates keep 0.355),
-and a generator started as lfads.GRU starts learns to carry the rhythm within a few hundred
-steps when told the phase; but the rhythm is worth only 0.0014 nats per data entry to the
-ELBO and the fit never finds it: the checkpoint's first generator state holds no phase
-(cross-validated r^2 < 0), and its generator, linearised along the trajectories, has no mode
-faster than 4.4 Hz with |eigenvalue| > 0.5 (15 Hz turns 0.94 rad a bin). Still about 0.005
-(0.004-0.007) after: 2100 steps of a 2500-step schedule; a controller (1 input; prior time
-constant 10 bins, 4 sessions, 800 steps; or 2 bins, with the next change); the generator's
-update-gate bias 0 and reset bias +2 (1000 steps, one-decoder r^2 0.945); the encoders'
-update-gate bias 0 (0.951); no coordinated dropout (0.934); random read-ins (the committed
-random-init checkpoint: 0.004, so not the PCR read-in); and the default model on data with a
-rhythm three times stronger (beta_modulation 1.5: true rates 0.444, smoothed spikes 0.037). Update bias -1,
-reset +2 and recurrent gain 1.5 reach 0.007-0.009 but the one-decoder r^2 falls to 0.3-0.4
-(on the stronger rhythm the fit collapses, r^2 0). The gate biases and gain were set by hand
-in the initialised model; no configuration tried keeps the rhythm yet.
+Why, measured 2026-12-01 (scripts/beta_diagnostics.py; stitched runs on the 12 sessions,
+amplitudes from 8 posterior samples): the spikes do carry each trial's phase (an oracle that
+knows all but the phase recovers it with r 0.85-0.97, and its rates keep 0.355), and a
+generator started as lfads.GRU starts learns to carry the rhythm within a few hundred steps
+when told the phase; but the rhythm is worth only 0.0014 nats per data entry to the ELBO and
+the fit never finds it: the checkpoint's first generator state holds no phase (cross-validated
+r^2 < 0), and its generator, linearised along the trajectories, has no mode faster than 4.4 Hz
+with |eigenvalue| > 0.5 (15 Hz turns 0.94 rad a bin). Still about 0.005 (0.004-0.007) after:
+2100 steps of a 2500-step schedule; a controller (1 input; prior time constant 10 bins, 4
+sessions, 800 steps; or 2 bins, with the next change); the generator's update-gate bias 0 and
+reset bias +2 (1000 steps, one-decoder r^2 0.945); the encoders' update-gate bias 0 (0.951); no
+coordinated dropout (0.934); random read-ins (the committed random-init checkpoint: 0.004, so
+not the PCR read-in); and the default model on data with a rhythm three times stronger
+(beta_modulation 1.5: true rates 0.444, smoothed spikes 0.037). Update bias -1, reset +2 and
+recurrent gain 1.5 reach 0.007-0.009 but the one-decoder r^2 falls to 0.3-0.4 (on the stronger
+rhythm the fit collapses, r^2 0). The gate biases and gain were set by hand in the initialised
+model; no configuration tried keeps the rhythm yet.
 
 `--reuse-baselines data/stitched_results.json` copies GPFA's and single-session LFADS's
 results from an earlier run of this script (it checks the seed, --single-steps and
