@@ -53,7 +53,11 @@ not the PCR read-in); and the default model on data with a rhythm three times st
 (beta_modulation 1.5: true rates 0.444, smoothed spikes 0.037). Update bias -1, reset +2 and
 recurrent gain 1.5 reach 0.007-0.009 but the one-decoder r^2 falls to 0.3-0.4 (on the stronger
 rhythm the fit collapses, r^2 0). The gate biases and gain were set by hand in the initialised
-model; no configuration tried keeps the rhythm yet.
+model; no configuration tried keeps the rhythm yet. The obstacle is on the inference side:
+started from a generator pretrained (on the true rhythm, given the phase) to oscillate at
+15 Hz, the fit keeps 12-15 Hz modes with |eigenvalue| > 0.8 after 1000 steps, yet its first
+generator state still holds no phase and the amplitude is 0.006: the encoder never learns to
+read the phase from the spikes.
 
 `--reuse-baselines data/stitched_results.json` copies GPFA's and single-session LFADS's
 results from an earlier run of this script (it checks the seed, --single-steps and
