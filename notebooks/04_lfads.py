@@ -534,7 +534,7 @@ assert 0.5 * ceiling < co_bps["LFADS factors + GLM"] <= ceiling + 0.01
 # ## 8. A chaotic network, and the structure in the factors (10 min)
 #
 # The LFADS paper's first test: a chaotic RNN of 50 units (gain 1.5, time constant 25 ms),
-# each unit a neuron firing up to 30 Hz, 1 s trials in 10 ms bins. Each of 200 **conditions**
+# each unit a neuron firing up to 30 Hz, 1 s trials in 10 ms bins. Each of 400 **conditions**
 # is an initial state; its 10 trials share the same rates and differ only in their Poisson
 # spikes. Two trials per condition are the test set.
 #
@@ -542,7 +542,8 @@ assert 0.5 * ceiling < co_bps["LFADS factors + GLM"] <= ceiling + 0.01
 # In practice a chaotic system amplifies every error: a slightly wrong $g_0$ gives the right
 # rates for a few hundred milliseconds and then wanders off. This LFADS keeps its controller
 # (the default, one inferred input), which can nudge the generator back on course as the
-# spikes come in.
+# spikes come in. Its generator has 128 units, twice the default: a chaotic system is harder
+# to follow than the integrator.
 
 # %%
 chaos = lfads_examples.load("chaotic")
@@ -558,16 +559,16 @@ chaos_r2 = {"smoothing": metrics.r_squared(c_test.rates, chaos_smoothed),
 for name, value in chaos_r2.items():
     print(f"{name:>13s}: R^2 = {value:.3f}")
 target = lfads_examples.DATASETS["chaotic"]
-assert chaos_r2["LFADS"] >= target["min_r2"]                   # 0.85
-assert chaos_r2["LFADS"] >= max(chaos_r2["smoothing"], chaos_r2["PCA-denoised"]) + target["min_margin"]   # + 0.05
+assert chaos_r2["LFADS"] >= target["min_r2"]                   # 0.9
+assert chaos_r2["LFADS"] >= max(chaos_r2["smoothing"], chaos_r2["PCA-denoised"]) + target["min_margin"]   # + 0.1
 
 # %% [markdown]
 # The margin is smaller than on the integrator. PCA denoising does well here because the
-# 200 conditions' rates share a few dominant patterns and each neuron's rate moves slowly,
+# 400 conditions' rates share a few dominant patterns and each neuron's rate moves slowly,
 # and LFADS has a hard job: one trial's spikes must pin down a state of a chaotic system
-# precisely enough to predict it a second later. A larger generator and longer training
-# (the paper used far more of both) should close part of the gap to the true rates; the
-# figure below shows where LFADS's rates still depart from them.
+# precisely enough to predict it a second later. Size and data matter: with 200 conditions
+# and a 64-unit generator this model reached 0.882. The figure below shows where LFADS's
+# rates still depart from the truth.
 
 # %%
 estimates = {"smoothing": chaos_smoothed, "PCA-denoised": chaos_denoised, "LFADS": chaos_post["rates"]}
@@ -577,7 +578,7 @@ plotting.show(rate_panels(c_test, 0, [0, 1, 2], estimates, "Chaotic RNN"))
 # **Factors, coloured by condition.** The two test trials of a condition had the same true
 # rates. In a 3-D PCA view, LFADS's factors for those trials should trace the same path;
 # smoothed spikes, reduced the same way, scatter around it. We measure the scatter as the
-# fraction of the trajectories' variance (over all 400 test trials, every bin and dimension)
+# fraction of the trajectories' variance (over all 800 test trials, every bin and dimension)
 # that is left once each condition's mean is taken out: 0 when the two trials of every
 # condition coincide, as the true rates do.
 
