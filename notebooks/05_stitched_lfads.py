@@ -79,7 +79,7 @@ from workshop_utils import (decoding, lfads_examples, mode, oscillations, plotti
 from workshop_utils.exercises import check_exercise
 from workshop_utils.plotting import COLORS, OKABE_ITO
 from workshop_utils.seeding import seed_everything
-from workshop_utils.stitched_views import (hand_positions, plot_reaches, reach_panels, session_posteriors,
+from workshop_utils.stitched_views import (hand_positions, plot_reaches, reach_panels,
                                            stitching_diagram)
 
 plotting.use_style()
@@ -424,7 +424,8 @@ print(f"best validation loss: PCR {best_valid['pcr']:.4f}, random {best_valid['r
 
 # %%
 N_SAMPLES = mode.pick(full=32, fast=8)         # posterior samples averaged per trial
-posteriors = {init: session_posteriors(model, sessions, N_SAMPLES) for init, model in trained.items()}
+posteriors = {init: [stitched_lfads.posterior_rates(model, i, s.spikes, N_SAMPLES, return_all=True)
+                     for i, s in enumerate(sessions)] for init, model in trained.items()}
 factors = {init: [p["factors"] for p in posts] for init, posts in posteriors.items()}
 
 

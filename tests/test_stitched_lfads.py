@@ -272,3 +272,23 @@ def test_config_and_maps_are_checked():
     maps["readout"] = maps["readout"][:, :, :4]
     with pytest.raises(ValueError, match=r"maps\['readout'\] has shape \(2, 16, 4\), expected \(2, 16, 5\)"):
         stitched_lfads.StitchedLFADS(config, nnx.Rngs(0), maps)
+
+
+def test_posterior_rates_pads_trials_to_a_power_of_two_and_drops_the_padding():
+    core = lfads.Config(n_neurons=3, n_bins=10, **{**stitched_lfads.CORE_DEFAULTS, "encoder_size": 6,
+                                                    "generator_size": 6, "n_factors": 3})
+    model = stitched_lfads.StitchedLFADS(stitched_lfads.StitchedConfig(core, (4, 2)), nnx.Rngs(0))
+    rng = np.random.default_rng(2)
+    spikes = rng.poisson(1.0, (7, 10, 4))
+    stitched_lfads._sample_average.clear_cache()
+    post = stitched_lfads.posterior_rates(model, 0, spikes, n_samples=2, return_all=True)
+    assert post["rates"].shape == (7, 10, 4) and post["factors"].shape == (7, 10, 3)
+    assert np.all(np.isfinite(post["rates"])) and np.all(post["rates"] > 0)
+    # 5 and 7 trials both pad to 8, in either session: one compiled program for all three calls
+    stitched_lfads.posterior_rates(model, 0, spikes[:5], n_samples=2)
+    stitched_lfads.posterior_rates(model, 1, rng.poisson(1.0, (6, 10, 2)), n_samples=2)
+    assert stitched_lfads._sample_average._cache_size() == 1
+    # trials are inferred independently: an eighth real trial in place of the padding leaves
+    # the first seven exactly as they were
+    eight = stitched_lfads.posterior_rates(model, 0, np.concatenate([spikes, spikes[:1]]), n_samples=2)
+    np.testing.assert_allclose(eight[:7], post["rates"], rtol=1e-6)

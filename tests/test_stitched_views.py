@@ -103,32 +103,3 @@ def test_stitching_diagram_draws_every_session_with_its_neuron_count():
 def test_stitching_diagram_bad_input(trials, ids, message):
     with pytest.raises(ValueError, match=message):
         stitched_views.stitching_diagram(trials, ids)
-
-
-# ---------------------------------------------------------------------- session posteriors
-def tiny_model(neurons):
-    core = lfads.Config(n_neurons=3, n_bins=10, **{**stitched_lfads.CORE_DEFAULTS, "encoder_size": 6,
-                                                    "generator_size": 6, "n_factors": 3})
-    return stitched_lfads.StitchedLFADS(stitched_lfads.StitchedConfig(core, tuple(neurons)), nnx.Rngs(0))
-
-
-def test_session_posteriors_pad_trials_and_drop_the_padding():
-    rng = np.random.default_rng(2)
-    neurons, trials = (4, 7, 2), (3, 6, 5)
-    sessions = [Session(rng.poisson(1.0, (t, 10, n)), np.zeros(t, int)) for n, t in zip(neurons, trials)]
-    model = tiny_model(neurons)
-    posts = stitched_views.session_posteriors(model, sessions, n_samples=4)
-    assert len(posts) == 3
-    for s, (post, n, t) in enumerate(zip(posts, neurons, trials)):
-        assert post["rates"].shape == (t, 10, n)
-        assert post["factors"].shape == (t, 10, 3)
-        direct = stitched_lfads.posterior_rates(model, s, sessions[s].spikes, n_samples=4, return_all=True)
-        # every trial is inferred on its own: padding changes at most which noise it draws
-        assert np.all(np.isfinite(post["rates"])) and np.all(post["rates"] > 0)
-        np.testing.assert_allclose(post["factors"].mean(axis=(0, 1)), direct["factors"].mean(axis=(0, 1)),
-                                   atol=0.2)
-
-
-def test_session_posteriors_bad_input():
-    with pytest.raises(ValueError, match="sessions must be a non-empty list"):
-        stitched_views.session_posteriors(tiny_model((2,)), [])

@@ -318,7 +318,12 @@ def fit_stitched(sessions, seed=0, init="pcr", *, progress=True, **options):
 def posterior_rates(model, session, spikes, n_samples=32, seed=0, batch_size=256, return_all=False):
     """Rates (trials, time, N_s) in spikes per bin of session `session`'s `spikes`, the average
     over `n_samples` posterior samples. With `return_all=True`, a dict of the posterior means
-    of `rates`, `factors` (trials, time, F) and `gen_states` (trials, time, G)."""
+    of `rates`, `factors` (trials, time, F) and `gen_states` (trials, time, G).
+
+    Trials are inferred in chunks of `batch_size`, each padded with empty trials to a power of
+    two and the padding dropped again: sessions with different trial counts then share a few
+    compiled programs instead of one each. Each trial is inferred on its own, so padding
+    changes at most which posterior samples it draws."""
     net = _unwrap(model)
     s = _check_session_index(session, net.config.n_sessions)
     n = net.config.n_neurons[s]
@@ -336,10 +341,14 @@ def posterior_rates(model, session, spikes, n_samples=32, seed=0, batch_size=256
     key = jax.random.key(seed)
     parts = []
     for start in range(0, padded.shape[0], batch_size):
-        chunk = jnp.asarray(padded[start:start + batch_size])
-        index = jnp.full(chunk.shape[0], s, jnp.int32)
-        part = _sample_average(graphdef, params, chunk, index, jax.random.fold_in(key, start), n_samples)
-        parts.append({k: np.asarray(v) for k, v in part.items()})
+        chunk = padded[start:start + batch_size]
+        n_real = chunk.shape[0]
+        size = min(batch_size, 1 << (n_real - 1).bit_length())    # the next power of two
+        chunk = np.concatenate([chunk, np.zeros((size - n_real,) + chunk.shape[1:], chunk.dtype)])
+        index = jnp.full(size, s, jnp.int32)
+        part = _sample_average(graphdef, params, jnp.asarray(chunk), index, jax.random.fold_in(key, start),
+                               n_samples)
+        parts.append({k: np.asarray(v)[:n_real] for k, v in part.items()})
     out = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
     out["rates"] = out["rates"][..., :n]
     return out if return_all else out["rates"]

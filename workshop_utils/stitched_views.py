@@ -1,8 +1,5 @@
 """Notebook 05's views of stitched LFADS: every session's posterior, the stitching diagram, reaches.
 
-- `session_posteriors(model, sessions)`: `stitched_lfads.posterior_rates` of every session,
-  with their trials padded to one count so that JAX compiles the posterior once, not once
-  per trial count.
 - `stitching_diagram(trials)`: sessions with different neurons -> a read-in each -> one
   shared LFADS core -> shared factors -> a readout each, drawn with one raster per session.
 - `hand_positions(velocity, bin_size)`: hand position (cm) from velocity (cm/s), the way the
@@ -17,33 +14,9 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from . import stitched_lfads
 from .plotting import COLORS, OKABE_ITO
 
 SHARED_COLOR = "#999999"     # the shared core: grey, no session's colour
-
-
-def session_posteriors(model, sessions, n_samples=32, seed=0):
-    """A list with, for each session s, the dict of `stitched_lfads.posterior_rates(model, s,
-    sessions[s].spikes, return_all=True)`: posterior means of "rates" (trials, time, N_s),
-    "factors" and "gen_states". Each session's trials are padded with empty trials to the
-    largest trial count (and the padding dropped from the result): every trial is inferred
-    on its own, so the padding changes the number of compilations and, at most, which
-    posterior samples are drawn.
-    """
-    if not isinstance(sessions, (list, tuple)) or not sessions:
-        raise ValueError(f"sessions must be a non-empty list of sessions, got {type(sessions).__name__}")
-    most = max(np.shape(s.spikes)[0] for s in sessions)
-    out = []
-    for i, s in enumerate(sessions):
-        spikes = np.asarray(s.spikes)
-        if spikes.ndim != 3:
-            raise ValueError(f"session {i}: spikes must be (trials, time, neurons), got shape {spikes.shape}")
-        padding = np.zeros((most - spikes.shape[0],) + spikes.shape[1:], spikes.dtype)
-        post = stitched_lfads.posterior_rates(model, i, np.concatenate([spikes, padding]), n_samples, seed,
-                                              return_all=True)
-        out.append({k: v[:spikes.shape[0]] for k, v in post.items()})
-    return out
 
 
 def hand_positions(velocity, bin_size):
