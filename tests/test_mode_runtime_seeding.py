@@ -1,4 +1,5 @@
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -56,3 +57,51 @@ def test_nothing_is_missing_or_installed_off_colab():
 def test_cpu_model_names_the_processor():
     name = runtime.cpu_model()
     assert isinstance(name, str) and name.strip()
+
+
+FAULTS_PER_CALL = """
+import resource, sys
+if sys.argv[1] == "keep":
+    import workshop_utils          # applies runtime.keep_freed_memory() before JAX starts
+import jax, jax.numpy as jnp
+step = jax.jit(lambda x: jnp.sum(jnp.cumsum(jnp.sin(x) * 2.0) + jnp.cos(x)[::-1]))
+x = jnp.ones(8_000_000)           # each temporary is 32 MB
+for _ in range(12):               # the kept heap grows for a few calls to the peak it needs
+    step(x).block_until_ready()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+for _ in range(4):
+    step(x).block_until_ready()
+print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 4)
+"""
+
+
+def test_freed_memory_is_kept_so_programs_stop_page_faulting_their_scratch_memory():
+    """A program whose scratch memory is large page-faults all of it in afresh on every call,
+    unless workshop_utils (imported before JAX starts) has told glibc to keep freed memory."""
+    import subprocess
+    import sys
+
+    if not sys.platform.startswith("linux"):
+        assert runtime.keep_freed_memory() is False
+        return
+    assert runtime.keep_freed_memory() is True
+    faults = {how: float(subprocess.run([sys.executable, "-c", FAULTS_PER_CALL, how], check=True,
+                                        capture_output=True, text=True).stdout)
+              for how in ("plain", "keep")}
+    assert faults["plain"] > 8_000_000 * 4 / 4096, faults        # at least one buffer's pages
+    assert faults["keep"] < faults["plain"] / 10, faults
+
+
+def test_cpu_jit_compiles_with_the_options_on_a_cpu_only():
+    calls = []
+
+    @runtime.cpu_jit(cpu_options={"xla_cpu_use_fusion_emitters": False}, static_argnames=("k",))
+    def f(x, k):
+        calls.append(k)
+        return jnp.tanh(x) * k
+
+    np.testing.assert_allclose(f(jnp.ones(3), k=2.0), 2 * np.tanh(1.0), rtol=1e-6)
+    np.testing.assert_allclose(f(jnp.ones(3), k=2.0), 2 * np.tanh(1.0), rtol=1e-6)
+    assert calls == [2.0]                       # traced once: the jitted function is kept
+    with pytest.raises(Exception, match="xla_not_an_option"):  # the options reach XLA
+        runtime.cpu_jit(jnp.sin, cpu_options={"xla_not_an_option": 1})(jnp.ones(2))

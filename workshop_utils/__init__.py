@@ -10,3 +10,7 @@ and `contextual`; `timewarp`; `spiking_data`, synthetic spikes with their true r
 """
 
 __version__ = "0.1.0"
+
+from . import runtime as _runtime
+
+_runtime.keep_freed_memory()  # before JAX's threads allocate: XLA:CPU steps ~1.3x quicker

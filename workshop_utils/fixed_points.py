@@ -17,7 +17,7 @@ import jax.numpy as jnp
 import numpy as np
 from jax.tree_util import Partial
 
-from . import checkpoint, plotting
+from . import checkpoint, plotting, runtime
 
 FORMAT = "workshop_utils.fixed_points/1"
 
@@ -334,23 +334,9 @@ def _q(F, h, u):
     return 0.5 * jnp.vdot(r, r)
 
 
-def _cpu_friendly_jit(fun=None, **jit_options):
-    """jax.jit, compiled on CPU with LLVM optimisation level 1 instead of the default: for these
-    small kernels that halves the compile time and does not slow them down. (Decided at the
-    first call, once JAX knows its backend; other backends keep their defaults.)"""
-    if fun is None:
-        return partial(_cpu_friendly_jit, **jit_options)
-    jitted = {}
-
-    @functools.wraps(fun)
-    def call(*args, **kwargs):
-        backend = jax.default_backend()
-        if backend not in jitted:
-            options = {"xla_backend_optimization_level": 1} if backend == "cpu" else None
-            jitted[backend] = jax.jit(fun, compiler_options=options, **jit_options)
-        return jitted[backend](*args, **kwargs)
-
-    return call
+# On a CPU, LLVM optimisation level 1 instead of the default: for these small kernels that
+# halves the compile time and does not slow them down.
+_cpu_friendly_jit = functools.partial(runtime.cpu_jit, cpu_options={"xla_backend_optimization_level": 1})
 
 
 @_cpu_friendly_jit(static_argnames=("schedule",))

@@ -18,17 +18,17 @@ validation split. Inference averages the rates of many posterior samples.
 `generator_map(model)` is the trained generator's one-step map F(g, u), for the fixed-point
 analysis of notebook 06.
 
-For speed on a CPU (a training step is about 1.5x quicker than a plain `lax.scan` version;
-see benchmarks/lfads_throughput.py):
+For speed on a CPU (see benchmarks/lfads_throughput.py):
 - everything that does not depend on the previous time step (the GRUs' input projections, the
   readout) is one big matrix product outside the time loops, and the GRUs use the
   "reset-after" form, which needs a single recurrent matrix product per step;
 - the two loops (`gru_sequence` for each encoder direction, `_generate` for the controller and
-  generator) have hand-written gradients (`jax.custom_vjp`): the backward loop carries only
-  the states' gradients, and each weight's gradient is one large product after the loop;
-- the loops read per-step inputs laid out so that XLA:CPU's fused kernels stay fast (see the
-  comments there);
-- the dropout masks come from cheap 16-bit random numbers (see `draw_noise`).
+  generator) have hand-written gradients (`jax.custom_vjp`) and do as little per step as they
+  can: a step's cost is mostly the launching of its small kernels (see the comments there);
+- the dropout masks are a cheap counter hash, fused into the kernels that use them
+  (`random_mask`); the programs are compiled with XLA:CPU's older elementwise emitter
+  (`XLA_CPU_OPTIONS`); and `workshop_utils` asks glibc to keep the memory XLA frees
+  (`runtime.keep_freed_memory`).
 """
 
 import dataclasses
@@ -41,8 +41,12 @@ import numpy as np
 import optax
 from flax import nnx
 
-from . import checkpoint, training
+from . import checkpoint, runtime, training
 
+# For the programs that train and run LFADS: XLA:CPU's older emitter for fused elementwise
+# kernels runs the many small kernels of the time loops about 1.25x quicker, and compiles
+# them in half the time (see benchmarks/lfads_throughput.py). Other backends ignore it.
+XLA_CPU_OPTIONS = {"xla_cpu_use_fusion_emitters": False}
 VAR_FLOOR = 1e-4  # posterior variances never go below this, so log q stays finite
 INIT_LOGVAR = math.log(0.01)  # the posteriors' initial log variance
 
@@ -132,12 +136,7 @@ def rows_matmul(x, W):
 
 def gru_update(h, x_proj, h_proj):
     """The GRU's gating given both projections, each (..., 3 * hidden) ordered (r, z, n)."""
-    x_r, x_z, x_n = jnp.split(x_proj, 3, axis=-1)
-    h_r, h_z, h_n = jnp.split(h_proj, 3, axis=-1)
-    r = jax.nn.sigmoid(x_r + h_r)
-    z = jax.nn.sigmoid(x_z + h_z)
-    n = jnp.tanh(x_n + r * h_n)
-    return z * h + (1.0 - z) * n
+    return _gates(h, *jnp.split(x_proj, 3, axis=-1), h_proj)[0]
 
 
 class Linear(nnx.Module):
@@ -270,32 +269,45 @@ def _encode(model, x):
 # ------------------------------------------------------------------- recurrences, made fast
 # `jax.grad` through `lax.scan` is correct but slow here: in every backward step it multiplies
 # out and accumulates each weight's gradient (a small matrix product per weight per step). The
-# two loops below carry custom gradients (`jax.custom_vjp`): the forward loop saves the gate
-# values, the backward loop carries only the states' gradients (one product by W^T per weight
-# matrix and step), and every weight gradient is one large product over all T * B rows after
-# the loop, e.g. dW_h = sum_t h_{t-1}^T dP_t. Each array a loop reads or writes per step is its
-# own (T, B, H) array: XLA:CPU runs a fused elementwise kernel several times slower when it
-# reads a gate's columns out of a (T, B, 3H) array sliced at the loop's step.
+# two loops below carry custom gradients (`jax.custom_vjp`). On a CPU a loop's step costs
+# mostly the launch of its many small kernels, so each step does as little as it can:
+# - the forward loops save the states and, per GRU, its gate values stacked in one array
+#   (4, B, H): one write per step, and a contiguous block per gate to read back;
+# - the backward loops carry only the states' gradients (one product by W^T per weight matrix
+#   and step) and save only the gates' gradients; every weight gradient is one large product
+#   over all T * B rows after the loop, e.g. dW_h = sum_t h_{t-1}^T dP_t;
+# - what follows from the saved values without the recurrence (the inputs' posterior means
+#   and samples, the factors, the recurrent gates' gradients) is computed after the loop;
+# - a loop reads its per-step inputs as separate (T, B, H) arrays, one per gate: XLA:CPU
+#   runs a fused kernel several times slower when it reads a gate's columns out of a
+#   (T, B, 3H) array sliced at the loop's step.
 
-def _gru_cell(h, x_r, x_z, x_n, h_proj):
-    """`gru_update` with the input projection given per gate; also returns the gate values
-    the backward pass needs: (h', (r, z, n, h_n))."""
+def _gates(h, x_r, x_z, x_n, h_proj):
+    """The GRU's step given the input projection per gate and the recurrent one (B, 3H):
+    returns (h', gates), the gates stacked (4, B, H) as (r, z, n, h_n) for the backward pass."""
     h_r, h_z, h_n = jnp.split(h_proj, 3, axis=-1)
     r = jax.nn.sigmoid(x_r + h_r)
     z = jax.nn.sigmoid(x_z + h_z)
     n = jnp.tanh(x_n + r * h_n)
-    return z * h + (1.0 - z) * n, (r, z, n, h_n)
+    return z * h + (1.0 - z) * n, jnp.stack([r, z, n, h_n])
 
 
-def _gru_cell_backward(d, h, r, z, n, h_n):
-    """Chain rule through h' = z h + (1 - z) n, given d = dL/dh'. Returns dL/dh along the
-    direct path (z h), dL/dx_proj and dL/dh_proj (each (B, 3H)): the gradients of the gates'
-    pre-activations, the n part times r for h_proj (it enters n as r * h_n)."""
+def _gates_backward(d, h, gates):
+    """Chain rule through h' = z h + (1 - z) n, given d = dL/dh', the state h the step started
+    from and its saved gates. Returns dL/dh along the direct path (z h), and the gradients of
+    the gates' pre-activations dL/dx_proj and dL/dh_proj (each (B, 3H); the n part of the
+    latter times r, as the recurrent projection enters n as r * h_n)."""
+    r, z, n, h_n = gates
     dz = d * (h - n) * z * (1.0 - z)
     dn = d * (1.0 - z) * (1.0 - n * n)
     dr = dn * h_n * r * (1.0 - r)
-    return (d * z, jnp.concatenate([dr, dz, dn], axis=-1),
-            jnp.concatenate([dr, dz, dn * r], axis=-1))
+    return d * z, jnp.concatenate([dr, dz, dn], axis=-1), jnp.concatenate([dr, dz, dn * r], axis=-1)
+
+
+def _recurrent_gradient(d_xproj, gates):
+    """dL/dh_proj (T, B, 3H) from the saved dL/dx_proj and gates (T, 4, B, H): the n part times r."""
+    H = gates.shape[-1]
+    return jnp.concatenate([d_xproj[..., :2 * H], d_xproj[..., 2 * H:] * gates[:, 0]], axis=-1)
 
 
 def _sum_rows(x):
@@ -309,6 +321,13 @@ def _outer_sum(a, b):
     return a.reshape(-1, a.shape[-1]).T @ b.reshape(-1, b.shape[-1])
 
 
+def _previous(states, first, reverse=False):
+    """The state each step started from: `first`, then the states shifted by one step."""
+    if reverse:
+        return jnp.concatenate([states[1:], first[None]])
+    return jnp.concatenate([first[None], states[:-1]])
+
+
 @functools.partial(jax.custom_vjp, nondiff_argnums=(4,))
 def gru_sequence(x_proj, W_h, b_h, h0, reverse=False):
     """The states (T, B, H) of a GRU run over time from h0 (B, H), given its input projections
@@ -317,27 +336,24 @@ def gru_sequence(x_proj, W_h, b_h, h0, reverse=False):
 
 
 def _gru_sequence_fwd(x_proj, W_h, b_h, h0, reverse):
-    def step(h, xs):
-        h, gates = _gru_cell(h, *xs, h @ W_h + b_h)
-        return h, (h, *gates)
+    def step(h, x):
+        h, gates = _gates(h, *x, h @ W_h + b_h)
+        return h, (h, gates)
 
-    _, (hs, *gates) = jax.lax.scan(step, h0, jnp.split(x_proj, 3, axis=-1), reverse=reverse)
-    return hs, (hs, h0, W_h, gates)
+    _, (hs, gates) = jax.lax.scan(step, h0, jnp.split(x_proj, 3, axis=-1), reverse=reverse)
+    return hs, (W_h, h0, hs, gates)
 
 
 def _gru_sequence_bwd(reverse, saved, d_hs):
-    hs, h0, W_h, (r, z, n, h_n) = saved
-    # the state each step started from
-    h_prev = (jnp.concatenate([hs[1:], h0[None]]) if reverse
-              else jnp.concatenate([h0[None], hs[:-1]]))
+    W_h, h0, hs, gates = saved
+    h_prev = _previous(hs, h0, reverse)
 
-    def step(dh, xs):
-        d_out, h, r, z, n, h_n = xs
-        dh, d_xproj, d_hproj = _gru_cell_backward(dh + d_out, h, r, z, n, h_n)
-        return dh + d_hproj @ W_h.T, (d_xproj, d_hproj)
+    def step(dh, inputs):
+        dh, d_xproj, d_hproj = _gates_backward(dh + inputs[0], *inputs[1:])
+        return dh + d_hproj @ W_h.T, d_xproj
 
-    dh0, (d_xproj, d_hproj) = jax.lax.scan(step, jnp.zeros_like(h0), (d_hs, h_prev, r, z, n, h_n),
-                                           reverse=not reverse)
+    dh0, d_xproj = jax.lax.scan(step, jnp.zeros_like(h0), (d_hs, h_prev, gates), reverse=not reverse)
+    d_hproj = _recurrent_gradient(d_xproj, gates)
     return d_xproj, _outer_sum(h_prev, d_hproj), _sum_rows(d_hproj), dh0
 
 
@@ -354,8 +370,15 @@ def _generate(w, enc_proj, eps, keep, g0, f0):
     return _generate_fwd(w, enc_proj, eps, keep, g0, f0)[0]
 
 
-def _generate_fwd(w, enc_proj, eps, keep, g0, f0):
+def _input_posterior(w, c, eps):
+    """The inputs' posterior mean, log variance and sample, from the controller's states."""
     U = eps.shape[-1]
+    out = rows_matmul(c, w["W_u"]) + w["b_u"]
+    u_mean, u_logvar = out[..., :U], _floor_logvar(out[..., U:])
+    return u_mean, u_logvar, u_mean + jnp.exp(0.5 * u_logvar) * eps
+
+
+def _generate_fwd(w, enc_proj, eps, keep, g0, f0):
     # The generator's input projection u W_x + b_x as one product of [u, 1] with [W_x; b_x]:
     # with a single input, XLA would turn u W_x into a broadcast fused into the GRU's gates,
     # a kernel three times slower than the GRU's own (it re-reads u for every element).
@@ -365,51 +388,50 @@ def _generate_fwd(w, enc_proj, eps, keep, g0, f0):
         g, c, f = carry
         x_r, x_z, x_n, eps_t, keep_t = xs
         f_r, f_z, f_n = jnp.split(f @ w["W_cf"], 3, axis=-1)
-        c, c_gates = _gru_cell(c, x_r + f_r, x_z + f_z, x_n + f_n, c @ w["Wh_c"] + w["bh_c"])
-        out = c @ w["W_u"] + w["b_u"]
-        u_mean, u_logvar = out[:, :U], _floor_logvar(out[:, U:])
-        u = u_mean + jnp.exp(0.5 * u_logvar) * eps_t
+        c, c_gates = _gates(c, x_r + f_r, x_z + f_z, x_n + f_n, c @ w["Wh_c"] + w["bh_c"])
+        u = _input_posterior(w, c, eps_t)[-1]
         x_g = jnp.concatenate([u, jnp.ones_like(u[:, :1])], axis=-1) @ Wb_g
-        g, g_gates = _gru_cell(g, *jnp.split(x_g, 3, axis=-1), g @ w["Wh_g"] + w["bh_g"])
-        f = (g * keep_t) @ w["W_f"]
-        return (g, c, f), (g, f, u, u_mean, u_logvar, c, *c_gates, *g_gates)
+        g, g_gates = _gates(g, *jnp.split(x_g, 3, axis=-1), g @ w["Wh_g"] + w["bh_g"])
+        return (g, c, (g * keep_t) @ w["W_f"]), (g, c, c_gates, g_gates)
 
     c0 = jnp.zeros((g0.shape[0], w["Wh_c"].shape[0]), g0.dtype)
     xs = (*jnp.split(enc_proj, 3, axis=-1), eps, keep)
-    _, (g, f, u, u_mean, u_logvar, c, *gates) = jax.lax.scan(step, (g0, c0, f0), xs)
-    saved = (w, eps, keep, g0, c0, f0, g, f, u, u_logvar, c, gates)
+    _, (g, c, c_gates, g_gates) = jax.lax.scan(step, (g0, c0, f0), xs)
+    u_mean, u_logvar, u = _input_posterior(w, c, eps)   # as in the loop, for all steps at once
+    f = rows_matmul(g * keep, w["W_f"])
+    saved = (w, eps, keep, g0, c0, f0, g, c, f, u, u_logvar, c_gates, g_gates)
     return (g, f, u, u_mean, u_logvar), saved
 
 
 def _generate_bwd(saved, cotangents):
-    w, eps, keep, g0, c0, f0, g, f, u, u_logvar, c, (rc, zc, nc, hc_n, rg, zg, ng, hg_n) = saved
-    g_prev, c_prev = jnp.concatenate([g0[None], g[:-1]]), jnp.concatenate([c0[None], c[:-1]])
+    w, eps, keep, g0, c0, f0, g, c, f, u, u_logvar, c_gates, g_gates = saved
+    Dg, Df, Du, Du_mean, Du_logvar = cotangents
+    g_prev, c_prev = _previous(g, g0), _previous(c, c0)
+    # u = mean + exp(logvar / 2) eps, logvar = log(exp(raw) + VAR_FLOOR): what takes dL/du to
+    # dL/d(raw log variance), and the log variance's own cotangent taken there
+    floor = 1.0 - VAR_FLOOR * jnp.exp(-u_logvar)
+    raw_per_du, Du_raw = 0.5 * eps * jnp.exp(0.5 * u_logvar) * floor, Du_logvar * floor
 
     def step(carry, xs):  # the forward step's chain rule, backwards
         dg, dc, df = carry  # dL/d(g_t, c_t, f_t) through later steps
-        (Dg, Df, Du, Du_mean, Du_logvar, eps_t, keep_t, u_logvar_t, g_prev_t, c_prev_t,
-         rc_t, zc_t, nc_t, hc_n_t, rg_t, zg_t, ng_t, hg_n_t) = xs
-        df_all = df + Df
-        dg = dg + Dg + (df_all @ w["W_f"].T) * keep_t
-        dg, dxg, dhg = _gru_cell_backward(dg, g_prev_t, rg_t, zg_t, ng_t, hg_n_t)
+        Dg_t, Df_t, Du_t, Du_mean_t, Du_raw_t, raw_per_du_t, keep_t, g_prev_t, c_prev_t, cg_t, gg_t = xs
+        df_all = df + Df_t
+        dg = dg + Dg_t + (df_all @ w["W_f"].T) * keep_t
+        dg, dxg, dhg = _gates_backward(dg, g_prev_t, gg_t)
         dg = dg + dhg @ w["Wh_g"].T
-        du = dxg @ w["Wx_g"].T + Du
-        du_mean = du + Du_mean
-        # u = mean + exp(logvar / 2) eps, logvar = log(exp(raw) + VAR_FLOOR)
-        du_raw = ((0.5 * du * eps_t * jnp.exp(0.5 * u_logvar_t) + Du_logvar)
-                  * (1.0 - VAR_FLOOR * jnp.exp(-u_logvar_t)))
-        dc = dc + jnp.concatenate([du_mean, du_raw], axis=-1) @ w["W_u"].T
-        dc, dxc, dhc = _gru_cell_backward(dc, c_prev_t, rc_t, zc_t, nc_t, hc_n_t)
+        du = dxg @ w["Wx_g"].T + Du_t
+        d_out = jnp.concatenate([du + Du_mean_t, du * raw_per_du_t + Du_raw_t], axis=-1)
+        dc, dxc, dhc = _gates_backward(dc + d_out @ w["W_u"].T, c_prev_t, cg_t)
         dc = dc + dhc @ w["Wh_c"].T
-        df = dxc @ w["W_cf"].T
-        return (dg, dc, df), (df_all, du, du_mean, du_raw, dxc, dhc, dxg, dhg)
+        return (dg, dc, dxc @ w["W_cf"].T), (df_all, du, dxc, dxg)
 
-    xs = (*cotangents, eps, keep, u_logvar, g_prev, c_prev, rc, zc, nc, hc_n, rg, zg, ng, hg_n)
-    (dg0, _, df0), (df_all, du, du_mean, du_raw, dxc, dhc, dxg, dhg) = jax.lax.scan(
+    xs = (Dg, Df, Du, Du_mean, Du_raw, raw_per_du, keep, g_prev, c_prev, c_gates, g_gates)
+    (dg0, _, df0), (df_all, du, dxc, dxg) = jax.lax.scan(
         step, (jnp.zeros_like(g0), jnp.zeros_like(c0), jnp.zeros_like(f0)), xs, reverse=True)
-    # the weight gradients: one product each over all steps and trials
-    d_out = jnp.concatenate([du_mean, du_raw], axis=-1)
-    f_prev = jnp.concatenate([f0[None], f[:-1]])
+    # what the loop did not save, then the weight gradients: one product each over all steps
+    d_out = jnp.concatenate([du + Du_mean, du * raw_per_du + Du_raw], axis=-1)
+    dhc, dhg = _recurrent_gradient(dxc, c_gates), _recurrent_gradient(dxg, g_gates)
+    f_prev = _previous(f, f0)
     dw = {"W_cf": _outer_sum(f_prev, dxc), "Wh_c": _outer_sum(c_prev, dhc),
           "bh_c": _sum_rows(dhc), "W_u": _outer_sum(c, d_out),
           "b_u": _sum_rows(d_out), "Wx_g": _outer_sum(u, dxg),
@@ -431,55 +453,48 @@ def draw_noise(key, config, batch, n_bins, training):
     """All the randomness of one pass: dropout masks (scaled by 1/keep), standard normals, and
     in training with coordinated dropout, `hidden` (B, T, N): the entries kept from the encoder.
 
-    Drawn with one call for the normals and one for the masks' random bits: each random call
-    site compiles to its own large kernel, so this keeps compilation quick. The masks compare
-    16-bit random numbers with p * 2^16 (so p is rounded to a multiple of 2^-16: the masks'
-    means are off by less than 1e-5), two to a 32-bit word from XLA's Threefry
-    generator: on a CPU that is about eight times quicker than `jax.random.uniform` with the
-    default generator (the masks' millions of numbers had taken a fifth of a training step).
+    The masks come from `random_mask`, a counter hash that XLA fuses into the kernels that use
+    them: on a CPU the masks' millions of numbers from `jax.random` (or from XLA's own bit
+    generator, cut into arrays) had taken a tenth of a training step.
     """
     c, B, T = config, batch, n_bins
     keep_shapes = {"keep_input": (T, B, c.n_neurons), "keep_encoding": (T, B, 2 * c.encoder_size),
                    "keep_generator": (T, B, c.generator_size)}
-    normal_shapes = {"eps_g0": (B, c.generator_size), "eps_u": (T, B, max(c.n_inputs, 1))}
-    k_bits, k_normal = jax.random.split(key)
-    noise = _draw(jax.random.normal, k_normal, normal_shapes)
-    bit_shapes = {}
-    if training and c.dropout > 0:
-        bit_shapes.update(keep_shapes)
+    k_masks, k_eps_g0, k_eps_u = jax.random.split(key, 3)
+    noise = {"eps_g0": jax.random.normal(k_eps_g0, (B, c.generator_size)),
+             "eps_u": jax.random.normal(k_eps_u, (T, B, max(c.n_inputs, 1)))}
+    mask_keys = jax.random.split(k_masks, len(keep_shapes) + 1)
+    for k, (name, shape) in zip(mask_keys, keep_shapes.items()):
+        noise[name] = (1.0 - random_mask(k, shape, c.dropout)) / (1.0 - c.dropout) \
+            if training and c.dropout > 0 else jnp.ones(())
     if training and c.coordinated_dropout > 0:
-        bit_shapes["hidden"] = (B, T, c.n_neurons)
-    bits = _draw(_random_uint16, k_bits, bit_shapes) if bit_shapes else {}
-    drop = _threshold(c.dropout)
-    for name in keep_shapes:
-        noise[name] = ((bits[name] >= drop) / (1.0 - c.dropout) if name in bits
-                       else jnp.ones(()))
-    if "hidden" in bits:
-        noise["hidden"] = bits["hidden"] < _threshold(c.coordinated_dropout)
+        noise["hidden"] = random_mask(mask_keys[-1], (B, T, c.n_neurons), c.coordinated_dropout)
     return noise
 
 
-def _random_uint16(key, shape):
-    """Uniform random integers in [0, 2^16) (as uint32), shape (n,): both halves of n / 2 words
-    from XLA's Threefry bit generator, seeded from `key`."""
-    (n,) = shape
-    state = jax.random.bits(key, (4,), jnp.uint32)
-    words = jax.lax.rng_bit_generator(state, ((n + 1) // 2,), jnp.uint32,
-                                      algorithm=jax.lax.RandomAlgorithm.RNG_THREE_FRY)[1]
-    return jnp.concatenate([words & 0xFFFF, words >> 16])[:n]
+def random_mask(key, shape, p):
+    """A boolean array of `shape`, each entry True with probability p (rounded to a multiple
+    of 2^-32), independently.
+
+    Each entry is a hash of its index and two seeds drawn from `key`: two rounds of an
+    integer mixing function (Wellons' "lowbias32", a bijection of 32-bit words with strong
+    avalanche) whose top bits are compared with p * 2^32. Good enough for dropout and quick:
+    a few integer operations per entry, fused into whatever reads the mask.
+    """
+    n = math.prod(shape)
+    if n >= 2**32:
+        raise ValueError(f"random_mask draws at most 2^32 - 1 entries, got shape {shape}")
+    seeds = jax.random.bits(key, (2,), jnp.uint32)
+    counter = jax.lax.iota(jnp.uint32, n).reshape(shape)
+    bits = _mix32(_mix32(counter ^ seeds[0]) + seeds[1])
+    return bits < jnp.uint32(min(max(round(p * 2**32), 0), 2**32 - 1))
 
 
-def _threshold(p):
-    """p * 2^16 rounded: a 16-bit random number is below it with probability p (to 2^-17),
-    and with probability > 0 for any p > 0."""
-    return max(round(p * 2**16), 1) if p > 0 else 0
-
-
-def _draw(sampler, key, shapes):
-    """One call of `sampler` cut into arrays of the given shapes."""
-    sizes = [math.prod(shape) for shape in shapes.values()]
-    flat = jnp.split(sampler(key, (sum(sizes),)), np.cumsum(sizes)[:-1])
-    return {name: x.reshape(shape) for (name, shape), x in zip(shapes.items(), flat)}
+def _mix32(x):
+    """Wellons' lowbias32 hash of uint32 words."""
+    x = (x ^ (x >> 16)) * jnp.uint32(0x7FEB352D)
+    x = (x ^ (x >> 15)) * jnp.uint32(0x846CA68B)
+    return x ^ (x >> 16)
 
 
 # ------------------------------------------------------------------------------ ELBO pieces
@@ -657,7 +672,7 @@ def make_optimizer(config):
 # Module-level and keyed on the (hashable) model structure and config, so a second fit of the
 # same shapes reuses the compiled step. The data are arguments, not closed-over constants: a
 # captured array would be baked into the program (slow to compile, recompiled for new data).
-@functools.partial(jax.jit, static_argnames=("graphdef", "config"))
+@runtime.cpu_jit(cpu_options=XLA_CPU_OPTIONS, static_argnames=("graphdef", "config"))
 def _train_step(graphdef, config, state, i, key, data):
     params, opt_state = state
     k_batch, k_loss = jax.random.split(key)
@@ -674,7 +689,7 @@ def _train_step(graphdef, config, state, i, key, data):
     return (optax.apply_updates(params, updates), opt_state), loss
 
 
-@functools.partial(jax.jit, static_argnames=("graphdef",))
+@runtime.cpu_jit(cpu_options=XLA_CPU_OPTIONS, static_argnames=("graphdef",))
 def _valid_terms(graphdef, params, key, data):
     terms = loss_terms(nnx.merge(graphdef, params), data, key, training=False)
     return {"recon": terms["recon"], "kl": terms["kl"]}
@@ -709,7 +724,7 @@ def posterior_rates(model, spikes, n_samples=32, seed=0, batch_size=256, return_
     return sums if return_all else sums["rates"]
 
 
-@functools.partial(jax.jit, static_argnames=("graphdef", "n_samples"))
+@runtime.cpu_jit(cpu_options=XLA_CPU_OPTIONS, static_argnames=("graphdef", "n_samples"))
 def _sample_average(graphdef, params, spikes, key, n_samples):
     model = nnx.merge(graphdef, params)
 
