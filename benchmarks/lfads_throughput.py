@@ -1,6 +1,7 @@
 """Time one LFADS training step (`workshop_utils.lfads`) at the two reference configurations.
 
     python benchmarks/lfads_throughput.py [--repeats N] [--configs A B]
+    python benchmarks/lfads_throughput.py --against REV [--rounds 3]   # this tree vs a revision
 
 For each configuration this fresh process builds the model on random Poisson counts, times
 the first call of the very step `lfads.fit` runs (tracing and compilation included), then the
@@ -13,6 +14,11 @@ machine inflates less than wall time.
   B: batch 128, 25 bins, 100 neurons, encoder 128, controller 128, 1 inferred input,
      generator 128, 32 factors (the computation-thru-dynamics tutorial's defaults)
 
+On a shared, noisy machine compare with `--against REV`: it checks out the git revision REV in a
+temporary worktree and runs this benchmark there and here, alternately, `--rounds` times (each
+run a fresh process importing its own tree's `workshop_utils`), then prints the median step
+times and their ratio: the machine's slow spells then hit both sides alike.
+
 Reference figures on a 2-core CPU of this kind (medians): computation-thru-dynamics' JAX
 LFADS (patched to run) 2.6-3.9 M spike-bins/s at A with 60-76 s of compilation, 2.4-2.7 M at
 B; lfads-torch 1.2 M at A, 1.45 M at B.
@@ -20,9 +26,12 @@ B; lfads-torch 1.2 M at A, 1.45 M at B.
 
 import argparse
 import os
+import re
 import shlex
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 
 import jax
@@ -69,11 +78,43 @@ def time_config(name, repeats):
                 mspikebins=bins / wall / 1e6)
 
 
+def compare(against, rounds, repeats, configs):
+    """Median step times of this tree and of revision `against`, run alternately."""
+    here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    with tempfile.TemporaryDirectory() as tmp:
+        there = os.path.join(tmp, "tree")
+        subprocess.run(["git", "-C", here, "worktree", "add", "--detach", "-q", there, against],
+                       check=True)
+        try:
+            times = {tree: {c: [] for c in configs} for tree in (against, "this tree")}
+            for i in range(rounds):
+                for tree, root in ((against, there), ("this tree", here)):
+                    out = subprocess.run(
+                        [sys.executable, os.path.join(root, "benchmarks", "lfads_throughput.py"),
+                         "--repeats", str(repeats), "--configs", *configs],
+                        cwd=root, env={**os.environ, "PYTHONPATH": root}, check=True,
+                        capture_output=True, text=True).stdout
+                    for c, ms in re.findall(r"^\| (\w) \| [\d.]+ \| ([\d.]+) \|", out, re.M):
+                        times[tree][c].append(float(ms))
+                    print(f"round {i + 1}, {tree}: " + ", ".join(
+                        f"{c} {times[tree][c][-1]:.1f} ms" for c in configs), flush=True)
+        finally:
+            subprocess.run(["git", "-C", here, "worktree", "remove", "--force", there], check=False)
+    print("| config | " + f"{against} (ms) | this tree (ms) | speed-up |\n|---|---:|---:|---:|")
+    for c in configs:
+        old, new = statistics.median(times[against][c]), statistics.median(times["this tree"][c])
+        print(f"| {c} | {old:.1f} | {new:.1f} | {old / new:.2f}x |")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=30)
     parser.add_argument("--configs", nargs="+", default=list(CONFIGS), choices=list(CONFIGS))
+    parser.add_argument("--against", metavar="REV", help="compare with this git revision")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
+    if args.against:
+        return compare(args.against, args.rounds, args.repeats, args.configs)
     print(f"Machine: {runtime.cpu_model()}, {os.cpu_count()} cores; JAX {jax.__version__}, "
           f"backend {jax.default_backend()}; load average {os.getloadavg()[0]:.1f}")
     print("| config | first call, compile included (s) | median step (ms) | CPU per step (ms) "
