@@ -57,7 +57,15 @@ model; no configuration tried keeps the rhythm yet. The obstacle is on the infer
 started from a generator pretrained (on the true rhythm, given the phase) to oscillate at
 15 Hz, the fit keeps 12-15 Hz modes with |eigenvalue| > 0.8 after 1000 steps, yet its first
 generator state still holds no phase and the amplitude is 0.006: the encoder never learns to
-read the phase from the spikes.
+read the phase from the spikes. Later runs (scripts/beta_training_experiments.py, 700-800
+steps) say the encoder is not the only missing piece: a g0 that also reads a learned linear map
+of the whole read-in sequence (a matched filter the encoder cannot compute) keeps no more
+(0.005), and on a variant of the data whose rhythm is locked to the reach direction (so it is
+in the condition averages), the stitched rates keep not even its evoked part (0.009 against
+0.011 for smoothed spikes and 0.125 for the true rates), with or without a pretrained 15 Hz
+generator. Only with that locked rhythm three times stronger and both model changes (g0 reading
+the whole sequence, a generator started with a bank of oscillators at 3-25 Hz) do the stitched
+rates keep it (0.205; true rates 0.257, smoothed spikes 0.013; one-decoder r^2 0.914).
 
 `--reuse-baselines data/stitched_results.json` copies GPFA's and single-session LFADS's
 results from an earlier run of this script (it checks the seed, --single-steps and
