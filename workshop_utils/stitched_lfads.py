@@ -38,7 +38,7 @@ import numpy as np
 import optax
 from flax import nnx
 
-from . import checkpoint, lfads, stitching
+from . import checkpoint, lfads, runtime, stitching
 
 INITS = ("pcr", "random")
 # The paper's stitching run: no controller, 16 factors, generator and encoders of 100.
@@ -408,7 +408,7 @@ def pad_sessions(spikes, max_neurons):
 
 
 # ------------------------------------------------------------------------------------ helpers
-@functools.partial(jax.jit, static_argnames=("graphdef", "config"))
+@runtime.cpu_jit(cpu_options=lfads.XLA_CPU_OPTIONS, static_argnames=("graphdef", "config"))
 def _train_step(graphdef, config, state, i, key, data, sessions):
     params, opt_state = state
     c = config.core
@@ -425,13 +425,13 @@ def _train_step(graphdef, config, state, i, key, data, sessions):
     return (optax.apply_updates(params, updates), opt_state), loss
 
 
-@functools.partial(jax.jit, static_argnames=("graphdef",))
+@runtime.cpu_jit(cpu_options=lfads.XLA_CPU_OPTIONS, static_argnames=("graphdef",))
 def _valid_terms(graphdef, params, key, data, sessions):
     terms = loss_terms(nnx.merge(graphdef, params), data, sessions, key, training=False)
     return {"recon": terms["recon"], "kl": terms["kl"]}
 
 
-@functools.partial(jax.jit, static_argnames=("graphdef", "n_samples"))
+@runtime.cpu_jit(cpu_options=lfads.XLA_CPU_OPTIONS, static_argnames=("graphdef", "n_samples"))
 def _sample_average(graphdef, params, spikes, sessions, key, n_samples):
     model = nnx.merge(graphdef, params)
 
