@@ -113,6 +113,21 @@ def oracle(sessions):
 def capacity(sessions, steps, seed):
     """Train a default-initialised autonomous GRU generator to output the beta latents from g0 =
     a linear map of the true (A, B)."""
+    start = time.perf_counter()
+
+    def report(i, r2):
+        if i in (100, 300, steps):
+            print(f"capacity: generator (update-gate bias +1) after {i} steps, R^2 of the beta latents "
+                  f"{r2:.3f} ({time.perf_counter() - start:.0f} s)", flush=True)
+
+    train_beta_generator(sessions, steps, seed, report)
+
+
+def train_beta_generator(sessions, steps, seed, report=None):
+    """An autonomous GRU of the stitched core's size, started as `lfads.GRU` starts, trained by
+    least squares for `steps` Adam steps to output the true beta latents from g0 = a linear map
+    of the true (A, B). `report(i, r2)` is called after every step. Returns the parameters
+    ("W_h", "b_x", "b_h", and the maps "W_0", "W_out") and the final R^2."""
     lat = np.concatenate([s.latents for s in sessions])
     envelope = 1 - BETA_SUPPRESSION * lat[..., CIS]
     x = jnp.asarray(lat[:, 0, BETA] / envelope[:, :1])
@@ -135,12 +150,12 @@ def capacity(sessions, steps, seed):
         updates, state = opt.update(grads, state, p)
         return optax.apply_updates(p, updates), state, value
 
-    state, var, start = opt.init(params), float(jnp.var(y)), time.perf_counter()
+    state, var, value = opt.init(params), float(jnp.var(y)), float("nan")
     for i in range(1, steps + 1):
         params, state, value = step(params, state)
-        if i in (100, 300, steps):
-            print(f"capacity: generator (update-gate bias +1) after {i} steps, R^2 of the beta latents "
-                  f"{1 - float(value) / var:.3f} ({time.perf_counter() - start:.0f} s)", flush=True)
+        if report is not None:
+            report(i, 1 - float(value) / var)
+    return params, 1 - float(value) / var
 
 
 if __name__ == "__main__":

@@ -99,6 +99,8 @@ from flax import nnx
 from workshop_utils import decoding, lfads, oscillations, reaching, smoothing, stitched_lfads
 from workshop_utils.reaching import BETA, CIS
 
+from beta_diagnostics import train_beta_generator  # this script's folder is on sys.path
+
 BETA_HZ, MAX_LAG_S, SMOOTH_S = 15.0, 0.2, 0.02
 
 
@@ -189,34 +191,10 @@ def _lock_the_phase(jitter_deg):
 
 
 def _pretrained_generator(sessions, steps, seed):
-    """An autonomous GRU of the core's size trained to output the true beta latents from
-    g0 = a linear map of the true (A, B) (as scripts/beta_diagnostics.py's capacity check)."""
-    lat = np.concatenate([s.latents for s in sessions])
-    envelope = 1 - 0.8 * lat[..., CIS]
-    x = jnp.asarray(lat[:, 0, BETA] / envelope[:, :1])
-    y = jnp.asarray(lat[..., BETA])
-    G, T = stitched_lfads.CORE_DEFAULTS["generator_size"], y.shape[1]
-    gru = lfads.GRU(1, G, nnx.Rngs(seed))
-    k0, k1 = jax.random.split(jax.random.key(seed))
-    params = {"W_h": gru.W_h[...], "b_x": gru.b_x[...], "b_h": gru.b_h[...],
-              "W_0": 0.1 * jax.random.normal(k0, (2, G)), "W_out": 0.1 * jax.random.normal(k1, (G, 2)) / np.sqrt(G)}
-
-    def loss(p):
-        g = lfads.gru_sequence(jnp.broadcast_to(p["b_x"], (T, x.shape[0], 3 * G)), p["W_h"], p["b_h"], x @ p["W_0"])
-        return jnp.mean((jnp.swapaxes(g @ p["W_out"], 0, 1) - y) ** 2)
-
-    opt = optax.chain(optax.clip_by_global_norm(1.0), optax.adam(4e-3))
-
-    @jax.jit
-    def step(p, state):
-        value, grads = jax.value_and_grad(loss)(p)
-        updates, state = opt.update(grads, state, p)
-        return optax.apply_updates(p, updates), state, value
-
-    state = opt.init(params)
-    for _ in range(steps):
-        params, state, value = step(params, state)
-    print(f"pretrained generator: R^2 of the beta latents {1 - float(value) / float(jnp.var(y)):.3f}", flush=True)
+    """scripts/beta_diagnostics.py's capacity check: a GRU of the core's size trained on the
+    true beta latents, given the phase."""
+    params, r2 = train_beta_generator(sessions, steps, seed)
+    print(f"pretrained generator: R^2 of the beta latents {r2:.3f}", flush=True)
     return params
 
 
