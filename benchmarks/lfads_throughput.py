@@ -6,7 +6,9 @@
 For each configuration this fresh process builds the model on random Poisson counts, times
 the first call of the very step `lfads.fit` runs (tracing and compilation included), then the
 median of `--repeats` further steps (each waits for its result). Throughput is batch x bins x
-neurons spike-bins per second. It also reports the CPU time per step, which a busy shared
+neurons spike-bins per second. On a 2-core CPU the step splits its batch across both cores, as
+`lfads.fit` does (`runtime.use_cpu_cores`); `XLA_FLAGS=--xla_force_host_platform_device_count=1`
+times it on one device. It also reports the CPU time per step, which a busy shared
 machine inflates less than wall time.
 
   A: batch 128, 100 bins, 50 neurons, encoder 64, controller 32, 1 inferred input,
@@ -19,9 +21,12 @@ temporary worktree and runs this benchmark there and here, alternately, `--round
 run a fresh process importing its own tree's `workshop_utils`), then prints the median step
 times and their ratio: the machine's slow spells then hit both sides alike.
 
-Reference figures on a 2-core CPU of this kind (medians): computation-thru-dynamics' JAX
-LFADS (patched to run) 2.6-3.9 M spike-bins/s at A with 60-76 s of compilation, 2.4-2.7 M at
-B; lfads-torch 1.2 M at A, 1.45 M at B.
+Reference figures on a 2-core CPU of this kind (medians), as the issue gives them:
+computation-thru-dynamics' JAX LFADS (patched to run) 2.6-3.9 M spike-bins/s at A with 60-76 s
+of compilation, 2.4-2.7 M at B; lfads-torch 1.2 M at A, 1.45 M at B. Timed here beside this
+benchmark (2026-12-02, alternating runs; its code, patched only to run, is not in this
+repository), that JAX LFADS did 0.72-0.79 M at B with 53 s of compilation on JAX 0.10.2 and
+0.58 M on JAX 0.4.30, and at A did not finish compiling in 20 minutes (see the README).
 """
 
 import argparse
@@ -115,8 +120,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.against:
         return compare(args.against, args.rounds, args.repeats, args.configs)
+    mesh = runtime.data_parallel_mesh(CONFIGS["A"]["batch"])
     print(f"Machine: {runtime.cpu_model()}, {os.cpu_count()} cores; JAX {jax.__version__}, "
-          f"backend {jax.default_backend()}; load average {os.getloadavg()[0]:.1f}")
+          f"backend {jax.default_backend()}, each batch split across {mesh.size if mesh else 1} "
+          f"device(s); load average {os.getloadavg()[0]:.1f}")
     print("| config | first call, compile included (s) | median step (ms) | CPU per step (ms) "
           "| M spike-bins/s | reference |")
     print("|---|---:|---:|---:|---:|---|")

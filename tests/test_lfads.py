@@ -1,10 +1,12 @@
 """LFADS: each term of the ELBO against its closed form, shapes, masking, determinism, bad input."""
 
+import dataclasses
 import functools
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 from flax import nnx
 from scipy import stats
@@ -270,3 +272,51 @@ def test_random_mask_has_the_asked_probability_and_differs_by_key():
     np.testing.assert_array_equal(a, lfads.random_mask(jax.random.key(0), shape, 0.3))
     assert not np.asarray(lfads.random_mask(jax.random.key(0), shape, 0.0)).any()
     assert abs(float(lfads.random_mask(jax.random.key(2), (1000, 1000), 0.05).mean()) - 0.05) < 1e-3
+
+
+def test_random_mask_part_is_that_slice_of_the_whole_mask():
+    shape, key = (6, 8, 5), jax.random.key(4)
+    whole = np.asarray(lfads.random_mask(key, shape, 0.4))
+    for axis, start, size in [(0, 2, 3), (1, 4, 4), (2, 0, 5), (1, 0, 8)]:
+        part = lfads.random_mask(key, shape, 0.4, (axis, jnp.asarray(start), size))
+        np.testing.assert_array_equal(part, np.take(whole, np.arange(start, start + size), axis))
+
+
+def test_noise_shards_are_slices_of_the_whole_batch_noise():
+    config = small_model(dropout=0.2, coordinated_dropout=0.3).config
+    key = jax.random.key(6)
+    whole = lfads.draw_noise(key, config, 6, 12, training=True)
+    halves = [lfads.draw_noise(key, config, 6, 12, training=True, shard=(k, 2)) for k in range(2)]
+    for name, batch_axis in [("eps_g0", 0), ("eps_u", 1), ("keep_input", 1),
+                             ("keep_encoding", 1), ("keep_generator", 1), ("hidden", 0)]:
+        joined = np.concatenate([np.asarray(h[name]) for h in halves], axis=batch_axis)
+        np.testing.assert_array_equal(joined, whole[name], err_msg=name)
+    with pytest.raises(ValueError, match="7 cannot be split into 2"):
+        lfads.draw_noise(key, config, 7, 12, training=True, shard=(0, 2))
+
+
+@pytest.mark.skipif(len(jax.devices()) < 2 or jax.default_backend() != "cpu",
+                    reason="needs JAX to see two CPU devices (runtime.use_cpu_cores, 2+ cores)")
+def test_a_data_parallel_step_computes_what_one_device_does():
+    """The batch split across two devices: the same loss, and the same gradients (Adam's
+    first moment after one step is 0.1 times the clipped gradient)."""
+    from workshop_utils import runtime
+    model = small_model(dropout=0.2, coordinated_dropout=0.3)
+    config = model.config
+    data = jnp.asarray(poisson_spikes((20, 12, 7)), jnp.float32)
+    graphdef, params = nnx.split(model, nnx.Param)
+    state = (params, lfads.make_optimizer(config).init(params))
+    mesh = runtime.data_parallel_mesh(16)
+    assert mesh is not None and mesh.size == 2 and runtime.data_parallel_mesh(15) is None
+    key = jax.random.key(8)
+    one = lfads._train_step(graphdef, dataclasses.replace(config, batch_size=16), None, state, 3, key, data)
+    both = lfads._train_step(graphdef, dataclasses.replace(config, batch_size=16), mesh,
+                             jax.device_put(state, jax.sharding.NamedSharding(mesh, jax.P())),
+                             3, key, jax.device_put(data, jax.sharding.NamedSharding(mesh, jax.P())))
+    assert float(both[1]) == pytest.approx(float(one[1]), rel=1e-5)
+    mu_one = jax.tree.leaves(optax.tree_utils.tree_get(one[0][1], "mu"))
+    mu_both = jax.tree.leaves(optax.tree_utils.tree_get(both[0][1], "mu"))
+    assert len(mu_one) == len(jax.tree.leaves(params))
+    for a, b in zip(mu_one, mu_both):
+        assert float(jnp.max(jnp.abs(a))) > 0
+        np.testing.assert_allclose(b, a, rtol=1e-4, atol=1e-4 * float(jnp.max(jnp.abs(a))))

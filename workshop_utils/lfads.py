@@ -28,7 +28,12 @@ For speed on a CPU (see benchmarks/lfads_throughput.py):
 - the dropout masks are a cheap counter hash, fused into the kernels that use them
   (`random_mask`); the programs are compiled with XLA:CPU's older elementwise emitter
   (`XLA_CPU_OPTIONS`); and `workshop_utils` asks glibc to keep the memory XLA frees
-  (`runtime.keep_freed_memory`).
+  (`runtime.keep_freed_memory`);
+- on a CPU with two cores, each training step splits its batch in two, one half per core
+  (`runtime.use_cpu_cores`, `runtime.data_parallel_mesh`): a program runs its loops' small
+  kernels one at a time, so one program alone leaves the second core mostly idle. The noise
+  is drawn for the whole batch and each half takes its slice, so a step computes the same
+  numbers on one device or two.
 """
 
 import dataclasses
@@ -449,30 +454,41 @@ def _floor_logvar(logvar):
     return jnp.log(jnp.exp(logvar) + VAR_FLOOR)
 
 
-def draw_noise(key, config, batch, n_bins, training):
+def draw_noise(key, config, batch, n_bins, training, shard=(0, 1)):
     """All the randomness of one pass: dropout masks (scaled by 1/keep), standard normals, and
     in training with coordinated dropout, `hidden` (B, T, N): the entries kept from the encoder.
 
     The masks come from `random_mask`, a counter hash that XLA fuses into the kernels that use
     them: on a CPU the masks' millions of numbers from `jax.random` (or from XLA's own bit
     generator, cut into arrays) had taken a tenth of a training step.
+
+    shard: (k, n) draws only the k-th of n equal slices along the batch of the noise of the
+    whole batch, for data-parallel training: the same numbers, however many devices share it.
     """
     c, B, T = config, batch, n_bins
+    k_shard, n_shards = shard
+    if B % n_shards:
+        raise ValueError(f"a batch of {B} cannot be split into {n_shards} equal shards")
+    b = B // n_shards
+    start = k_shard * b
     keep_shapes = {"keep_input": (T, B, c.n_neurons), "keep_encoding": (T, B, 2 * c.encoder_size),
                    "keep_generator": (T, B, c.generator_size)}
     k_masks, k_eps_g0, k_eps_u = jax.random.split(key, 3)
-    noise = {"eps_g0": jax.random.normal(k_eps_g0, (B, c.generator_size)),
-             "eps_u": jax.random.normal(k_eps_u, (T, B, max(c.n_inputs, 1)))}
+    eps_g0 = jax.random.normal(k_eps_g0, (B, c.generator_size))
+    eps_u = jax.random.normal(k_eps_u, (T, B, max(c.n_inputs, 1)))
+    noise = {"eps_g0": jax.lax.dynamic_slice_in_dim(eps_g0, start, b, axis=0),
+             "eps_u": jax.lax.dynamic_slice_in_dim(eps_u, start, b, axis=1)}
     mask_keys = jax.random.split(k_masks, len(keep_shapes) + 1)
     for k, (name, shape) in zip(mask_keys, keep_shapes.items()):
-        noise[name] = (1.0 - random_mask(k, shape, c.dropout)) / (1.0 - c.dropout) \
+        noise[name] = (1.0 - random_mask(k, shape, c.dropout, (1, start, b))) / (1.0 - c.dropout) \
             if training and c.dropout > 0 else jnp.ones(())
     if training and c.coordinated_dropout > 0:
-        noise["hidden"] = random_mask(mask_keys[-1], (B, T, c.n_neurons), c.coordinated_dropout)
+        noise["hidden"] = random_mask(mask_keys[-1], (B, T, c.n_neurons), c.coordinated_dropout,
+                                      (0, start, b))
     return noise
 
 
-def random_mask(key, shape, p):
+def random_mask(key, shape, p, part=None):
     """A boolean array of `shape`, each entry True with probability p (rounded to a multiple
     of 2^-32), independently.
 
@@ -480,12 +496,25 @@ def random_mask(key, shape, p):
     integer mixing function (Wellons' "lowbias32", a bijection of 32-bit words with strong
     avalanche) whose top bits are compared with p * 2^32. Good enough for dropout and quick:
     a few integer operations per entry, fused into whatever reads the mask.
+
+    part: (axis, start, size) returns only that slice of the mask along one axis (start may
+    be traced), computing only its own entries.
     """
     n = math.prod(shape)
     if n >= 2**32:
         raise ValueError(f"random_mask draws at most 2^32 - 1 entries, got shape {shape}")
     seeds = jax.random.bits(key, (2,), jnp.uint32)
-    counter = jax.lax.iota(jnp.uint32, n).reshape(shape)
+    if part is None:
+        counter = jax.lax.iota(jnp.uint32, n).reshape(shape)
+    else:  # each entry's index in the whole array, from its index in the slice
+        axis, start, size = part
+        local = shape[:axis] + (size,) + shape[axis + 1:]
+        counter = jnp.zeros(local, jnp.uint32)
+        for k in range(len(shape)):
+            index = jax.lax.broadcasted_iota(jnp.uint32, local, k)
+            if k == axis:
+                index = index + jnp.asarray(start, jnp.uint32)
+            counter = counter + index * jnp.uint32(math.prod(shape[k + 1:]))
     bits = _mix32(_mix32(counter ^ seeds[0]) + seeds[1])
     return bits < jnp.uint32(min(max(round(p * 2**32), 0), 2**32 - 1))
 
@@ -540,17 +569,18 @@ def l2_penalty(model):
     return total
 
 
-def loss_terms(model, spikes, key, training=True):
+def loss_terms(model, spikes, key, training=True, shard=(0, 1)):
     """The negative ELBO's pieces for a batch, each per data entry (divided by T * N); the
     reconstruction term leaves out the constant sum of log(k!).
 
     With coordinated dropout (training only) a random fraction of the spike entries is hidden
     from the encoder and the reconstruction is scored on exactly those entries, scaled up so
-    it estimates the sum over all entries.
+    it estimates the sum over all entries. With `shard` (k, n), `spikes` is the k-th of n equal
+    slices of the batch, and its noise that slice of the whole batch's (see `draw_noise`).
     """
     c = model.config
     spikes = spikes.astype(jnp.float32)
-    noise = draw_noise(key, c, spikes.shape[0], spikes.shape[1], training)
+    noise = draw_noise(key, c, spikes.shape[0] * shard[1], spikes.shape[1], training, shard)
     if "hidden" in noise:
         cd = c.coordinated_dropout
         inputs = jnp.where(noise["hidden"], 0.0, spikes / (1.0 - cd))
@@ -647,19 +677,28 @@ def training_functions(model, config, train_spikes, valid_spikes):
 
     `state, loss = step(state, (i, key))` is one jitted Adam step on a batch it samples from
     `train_spikes`; `evaluate(state, key)` gives the validation terms; `unpack(state)` returns
-    the model. Public so benchmarks can time the very step `fit` runs.
+    the model. Public so benchmarks can time the very step `fit` runs. On a CPU that JAX sees
+    as several devices (`runtime.use_cpu_cores`), each step splits its batch across them.
     """
     graphdef, params = nnx.split(model, nnx.Param)
     state = (params, make_optimizer(config).init(params))
+    mesh = runtime.data_parallel_mesh(min(config.batch_size, train_spikes.shape[0]))
+    if mesh is not None:  # every device holds the parameters and the data
+        state, train_spikes, valid_spikes = jax.device_put(
+            (state, train_spikes, valid_spikes), jax.sharding.NamedSharding(mesh, jax.P()))
 
     def step(state, batch):
         i, key = batch
-        return _train_step(graphdef, config, state, i, key, train_spikes)
+        return _train_step(graphdef, config, mesh, state, i, key, train_spikes)
 
     def evaluate(state, key):
         return _valid_terms(graphdef, state[0], key, valid_spikes)
 
-    return state, step, evaluate, lambda state: nnx.merge(graphdef, state[0])
+    def unpack(state):  # back on the default device, where the rest of a notebook computes
+        params = state[0] if mesh is None else jax.device_put(state[0], jax.devices()[0])
+        return nnx.merge(graphdef, params)
+
+    return state, step, evaluate, unpack
 
 
 def make_optimizer(config):
@@ -672,19 +711,33 @@ def make_optimizer(config):
 # Module-level and keyed on the (hashable) model structure and config, so a second fit of the
 # same shapes reuses the compiled step. The data are arguments, not closed-over constants: a
 # captured array would be baked into the program (slow to compile, recompiled for new data).
-@runtime.cpu_jit(cpu_options=XLA_CPU_OPTIONS, static_argnames=("graphdef", "config"))
-def _train_step(graphdef, config, state, i, key, data):
+@runtime.cpu_jit(cpu_options=XLA_CPU_OPTIONS, static_argnames=("graphdef", "config", "mesh"))
+def _train_step(graphdef, config, mesh, state, i, key, data):
     params, opt_state = state
     k_batch, k_loss = jax.random.split(key)
     idx = jax.random.choice(k_batch, data.shape[0], (min(config.batch_size, data.shape[0]),),
                             replace=False)
     ramp = jnp.clip(i / config.kl_warmup, 0.0, 1.0) if config.kl_warmup else 1.0
 
-    def loss_fn(params):
-        terms = loss_terms(nnx.merge(graphdef, params), data[idx], k_loss, training=True)
-        return terms["recon"] + ramp * (config.kl_scale * terms["kl"] + terms["l2"])
+    def loss_and_grads(params, data, idx, key, shard=(0, 1)):
+        size = idx.shape[0] // shard[1]
+        rows = jax.lax.dynamic_slice_in_dim(idx, shard[0] * size, size)
 
-    loss, grads = jax.value_and_grad(loss_fn)(params)
+        def loss_fn(params):
+            terms = loss_terms(nnx.merge(graphdef, params), data[rows], key, True, shard)
+            return terms["recon"] + ramp * (config.kl_scale * terms["kl"] + terms["l2"])
+
+        return jax.value_and_grad(loss_fn)(params)
+
+    if mesh is None:
+        loss, grads = loss_and_grads(params, data, idx, k_loss)
+    else:  # each device takes its slice of the batch; the mean of their gradients is the batch's
+        def on_one_device(params, data, idx, key):
+            shard = (jax.lax.axis_index("batch"), mesh.size)
+            return jax.lax.pmean(loss_and_grads(params, data, idx, key, shard), "batch")
+
+        loss, grads = jax.shard_map(on_one_device, mesh=mesh, in_specs=jax.P(), out_specs=jax.P(),
+                                    check_vma=False)(params, data, idx, k_loss)
     updates, opt_state = make_optimizer(config).update(grads, opt_state, params)
     return (optax.apply_updates(params, updates), opt_state), loss
 
