@@ -385,7 +385,9 @@ for ax, run, name in ((axes[0], live, f"live run ({N_LIVE_STEPS} steps)"), (axes
             label="training batch")
     ax.plot(h["eval_step"], h["valid_loss"], "o-", ms=3, color=COLORS["validation"], label="validation")
     ax.axvline(h["best_step"], color="0.5", ls=":", lw=1)
-    ax.set_ylim(None, np.percentile(h["train_loss"], 99))
+    # zoom past the first steps' large losses, but keep every validation point in view
+    top = max(np.percentile(h["train_loss"], 99), np.max(h["valid_loss"]))
+    ax.set_ylim(None, top + 0.05 * (top - np.min(h["train_loss"])))
     plotting.label(ax, "training step", "-ELBO per entry (nats)", name)
 axes[0].legend()
 plotting.show(fig)
