@@ -12,12 +12,11 @@ and, as a pooled linear reference, the PCR factors of `stitching.pcr_init` (16 f
 smoothed spikes read in per session) decoded by ONE decoder across all sessions
 (`decoding.decode_sessions`). Prints r^2 per session, the medians and the GPFA wall time.
 
-Figures on a 2-core CPU shared with other jobs (load average 4-5), 2026-11-28, medians over
-the 12 sessions (seed 0 / seed 1):
-  smoothed 20 ms 0.118 / 0.119, 30 ms 0.128 / 0.161, 50 ms 0.132 / 0.203;
-  GPFA (9 latents, 10 EM iterations) 0.270 / 0.260; true rates 0.983 / 0.981;
-  PCR factors with one decoder across sessions 0.346 / 0.322.
-  GPFA took 92-140 s for the 12 sessions; the whole script 1:48-2:36 (89 s of CPU).
+Figures on an idle 2-core CPU, 2026-12-02, medians over the 12 sessions (seed 0 / seed 1):
+  smoothed 20 ms 0.151 / 0.116, 30 ms 0.180 / 0.151, 50 ms 0.186 / 0.188;
+  GPFA (9 latents, 10 EM iterations) 0.251 / 0.227; true rates 0.960 / 0.962;
+  PCR factors with one decoder across sessions 0.343 / 0.305.
+  GPFA took 25-26 s for the 12 sessions; the whole script 29 s.
 """
 
 import argparse

@@ -2,7 +2,9 @@
 
     python scripts/beta_diagnostics.py [--seed 0] [--steps 600]
 
-On `reaching.reaching_sessions(seed)` (notebook 05's data):
+On `reaching.reaching_sessions(seed, **FIRST_DATA)`, notebook 05's data until 2026-12-02 (a
+rhythm of random phase on every trial, beta_modulation 0.5; the notebook's data now reset the
+rhythm's phase by the reach direction and make it three times stronger):
 
 1. An oracle for the spikes. Every trial's rhythm is beta(t) = (1 - 0.8 CIS(t)) R(omega t) (A, B):
    two numbers per trial. Given everything else true (the other latents, the loadings), the
@@ -39,6 +41,7 @@ from workshop_utils.reaching import BETA, CIS
 
 BETA_HZ, MAX_LAG_S = 15.0, 0.2
 BETA_SUPPRESSION = 0.8      # reaching_sessions' default
+FIRST_DATA = {"beta_modulation": 0.5, "beta_phase_jitter_deg": None}
 
 
 def main():
@@ -46,7 +49,7 @@ def main():
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--steps", type=int, default=600)
     args = parser.parse_args()
-    sessions = reaching.reaching_sessions(args.seed)
+    sessions = reaching.reaching_sessions(args.seed, **FIRST_DATA)
     oracle(sessions)
     capacity(sessions, args.steps, args.seed)
 

@@ -4,7 +4,9 @@
         [--phase-jitter-deg DEG] [--pretrain-generator STEPS] [--generator orth|bank]
 
 Each run fits stitched LFADS (PCR init, `stitched_lfads.fit_stitched`, the paper's stitching
-core, `--steps` steps) on `reaching.reaching_sessions(seed)` or a variant of it, and prints one
+core without the two additions of `stitched_lfads.CORE_DEFAULTS` unless asked for, `--steps`
+steps) on the first data of notebook 05 (`reaching.reaching_sessions(seed,
+beta_modulation=0.5, beta_phase_jitter_deg=None)`) or a variant of it, and prints one
 JSON line: the one-decoder velocity r^2 (median over sessions), and the 15 Hz amplitude of
 the LFP cross-correlogram (median over neurons, as scripts/train_stitched.py measures it) of
 the stitched rates (8 posterior samples), of the same rates against another trial's LFP
@@ -17,10 +19,10 @@ Options, each a change that can be switched on alone:
                        read-in sequence, g0_mean += sum_t x_t W_t / sqrt(T D) (W: T x D x G,
                        zero at the start): a matched filter over all time points, which a
                        GRU encoder with a fading memory (update-gate bias +1: about 4 bins)
-                       cannot compute for a rhythm of 6.7 bins over 80. Prototyped by
-                       replacing the core's forward here (the no-controller path of
-                       `lfads.forward`, plus that term after `g0_posterior`).
-  --phase-jitter-deg   a data variant: the rhythm's phase at movement onset is the trial's
+                       cannot compute for a rhythm of 6.7 bins over 80 (now
+                       `lfads.Config.g0_reads_sequence`; first prototyped here).
+  --phase-jitter-deg   a data variant (now reaching_sessions' `beta_phase_jitter_deg`, and
+                       its default of 30): the rhythm's phase at movement onset is the trial's
                        reach angle plus N(0, DEG^2) (instead of uniform), so the rhythm is
                        in the condition averages (PCR and the readouts see it) and only the
                        jitter and the amplitude vary from trial to trial.
@@ -32,7 +34,8 @@ Options, each a change that can be switched on alone:
   --beta-modulation M  a stronger (or weaker) rhythm in the rates (reaching_sessions' option).
   --pcr-smooth-s S     the PCR initialisation smooths the spikes with S seconds (default 0.02).
   --generator bank     --bank pairs of generator units (default 10) start as uncoupled damped
-                       rotations (|eigenvalue| 0.98) at frequencies spread over 3-25 Hz.
+                       rotations (|eigenvalue| 0.98) at frequencies spread over 3-25 Hz (now
+                       `lfads.Config.generator_oscillators`, `lfads.oscillator_bank`).
 
 Measured 2026-12-01 (seed 0, 2-core CPU shared with benchmarks, one process pinned to a core;
 the rows marked * with the prototype this script was cleaned from, the same model code, its
@@ -63,10 +66,20 @@ in every run that keeps nothing):
       --generator bank (700)                               0.927  0.0051      0.0098 (0.0114, 0.125)
     --beta-modulation 1.5 --sequence-readout
       --generator bank (700)                               0.853  0.0056      0.0107 (0.0295, 0.275)
+Measured 2026-12-02 (idle 2-core CPU, 32 posterior samples), with --phase-jitter-deg now the
+data's onset reset (the phase at movement onset N(0, DEG^2), the same in every direction; the
+rows above used a phase locked to the reach direction, as this script did at be4b4fa):
+    --phase-jitter-deg 30 --beta-modulation 1.5 --steps 1000   0.940  0.129       0.154 (0.0304, 0.277)
+      (its floor 0.051; smoothed spikes 0.013, true rates 0.256)
+    the same with --sequence-readout --generator bank (scripts/train_stitched.py, notebook 05's
+      checkpoint)                                            0.918  0.202       -
+      (its floor 0.060)
+    --phase-jitter-deg 30 --beta-modulation 1.5 --sequence-readout --generator bank --steps 2000,
+      with the phase locked to the reach direction           0.920  0.214       0.250 (0.0296, 0.275)
 (with --beta-modulation 1.5, smoothed spikes 0.013 and true rates 0.257 with the condition
 means removed and the jitter, 0.037 and 0.444 with the random phase).
 
-On notebook 05's data (random phase, beta_modulation 0.5) no run keeps the rhythm. The
+On notebook 05's first data (random phase, beta_modulation 0.5) no run keeps the rhythm. The
 phase-locked variant narrows down why: with the rhythm in every condition average, the default
 stitched model does not even keep its evoked part (0.009 against 0.011 for smoothed spikes and
 0.125 for the true rates), nor when the rhythm is three times stronger (0.011 against 0.030 and
@@ -87,17 +100,12 @@ scripts/beta_diagnostics.py) does not move the fit off that saddle in under a th
 
 import argparse
 import json
-import math
 import time
 
-import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
-from flax import nnx
 
-from workshop_utils import decoding, lfads, oscillations, reaching, smoothing, stitched_lfads
-from workshop_utils.reaching import BETA, CIS
+from workshop_utils import decoding, oscillations, reaching, smoothing, stitched_lfads
 
 from beta_diagnostics import train_beta_generator  # this script's folder is on sys.path
 
@@ -117,22 +125,26 @@ def main():
     parser.add_argument("--generator-r-bias", type=float, default=2.0)
     parser.add_argument("--bank", type=int, default=10)
     parser.add_argument("--beta-modulation", type=float, default=0.5,
-                        help="reaching_sessions' beta_modulation (log-odds; default its 0.5)")
+                        help="reaching_sessions' beta_modulation (log-odds; default 0.5, the first data's)")
     parser.add_argument("--pcr-smooth-s", type=float, default=None,
                         help="the PCR initialisation's smoothing (default stitching's, 20 ms: it keeps "
                              "17%% of a 15 Hz rhythm)")
     args = parser.parse_args()
 
-    if args.phase_jitter_deg is not None:
-        _lock_the_phase(args.phase_jitter_deg)
-    sessions = reaching.reaching_sessions(args.seed, beta_modulation=args.beta_modulation)
+    sessions = reaching.reaching_sessions(args.seed, beta_modulation=args.beta_modulation,
+                                          beta_phase_jitter_deg=args.phase_jitter_deg)
     pretrained = _pretrained_generator(sessions, args.pretrain_generator, args.seed) \
         if args.pretrain_generator else None
-    _patch_stitched(args, pretrained)
+    if pretrained is not None or args.generator == "orth":
+        _patch_stitched(args, pretrained)
+    options = {"g0_reads_sequence": args.sequence_readout,
+               "generator_oscillators": args.bank if args.generator == "bank" else 0}
+    if args.pcr_smooth_s is not None:
+        options["pcr_smooth_s"] = args.pcr_smooth_s
 
     start = time.perf_counter()
     trained = stitched_lfads.fit_stitched(sessions, seed=args.seed, init="pcr", n_steps=args.steps, progress=False,
-                                          **({} if args.pcr_smooth_s is None else {"pcr_smooth_s": args.pcr_smooth_s}))
+                                          **options)
     fit_s = time.perf_counter() - start
     posts = [stitched_lfads.posterior_rates(trained, i, s.spikes, n_samples=args.samples, return_all=True)
              for i, s in enumerate(sessions)]
@@ -157,37 +169,11 @@ def _amplitude(sessions, signals, shuffle=False, by_condition=True):
     against the LFP of another trial of the same condition."""
     out = []
     for s, x in zip(sessions, signals):
-        lfp = s.lfp
-        if shuffle:
-            order = np.arange(s.n_trials)
-            for c in np.unique(s.conditions):
-                idx = order[s.conditions == c]
-                order[idx] = np.roll(idx, 1)
-            lfp = lfp[order]
+        lfp = s.lfp[oscillations.other_trial_of_condition(s.conditions)] if shuffle else s.lfp
         lags, cc = oscillations.lfp_cross_correlation(lfp, x, int(round(MAX_LAG_S / s.bin_size)),
                                                       conditions=s.conditions if by_condition else None)
         out.append(oscillations.oscillation_amplitude(cc, lags, s.bin_size, BETA_HZ))
     return round(float(np.nanmedian(np.concatenate(out))), 4)
-
-
-def _lock_the_phase(jitter_deg):
-    """Make reaching_sessions' rhythm start at movement onset with the trial's reach angle plus
-    N(0, jitter^2) as its phase (drawn from the trial stream after everything else)."""
-    original = reaching._latent_trajectories
-
-    def locked(rng, conditions, n_conditions, n_bins, bin_size, onset_s, reach_hz, decay_s, plane_c_hz,
-               cis_peak_s, beta_hz, beta_suppression, *rest):
-        latents, theta = original(rng, conditions, n_conditions, n_bins, bin_size, onset_s, reach_hz, decay_s,
-                                  plane_c_hz, cis_peak_s, beta_hz, beta_suppression, *rest)
-        amplitude = np.linalg.norm(latents[:, 0, BETA], axis=-1)         # CIS is 0 at t = 0
-        phase0 = theta - 2 * np.pi * beta_hz * onset_s + np.deg2rad(jitter_deg) * rng.standard_normal(len(theta))
-        t = np.arange(n_bins) * bin_size
-        phase = 2 * np.pi * beta_hz * t + phase0[:, None]
-        envelope = amplitude[:, None] * (1 - beta_suppression * latents[..., CIS])
-        latents[..., BETA] = envelope[..., None] * np.stack([np.cos(phase), np.sin(phase)], -1)
-        return latents, theta
-
-    reaching._latent_trajectories = locked
 
 
 def _pretrained_generator(sessions, steps, seed):
@@ -199,16 +185,14 @@ def _pretrained_generator(sessions, steps, seed):
 
 
 def _patch_stitched(args, pretrained):
-    """Replace stitched_lfads' model class and forward with the prototype's."""
+    """Start the core's generator from the pretrained weights, or (--generator orth) from an
+    orthogonal candidate matrix and the asked gate biases."""
     Base = stitched_lfads.StitchedLFADS
 
     class Prototype(Base):
         def __init__(self, config, rngs, maps=None):
             super().__init__(config, rngs, maps)
-            c = config.core
-            if args.sequence_readout:
-                self.g0_sequence = nnx.Param(jnp.zeros((c.n_bins, config.read_in_dim, c.generator_size)))
-            gen, G = self.core.generator, c.generator_size
+            gen, G = self.core.generator, config.core.generator_size
             if pretrained is not None:
                 for name in ("W_h", "b_x", "b_h"):
                     getattr(gen, name)[...] = pretrained[name]
@@ -216,65 +200,8 @@ def _patch_stitched(args, pretrained):
                 q = np.linalg.qr(np.random.default_rng(args.seed).standard_normal((G, G)))[0]
                 gen.W_h[...] = gen.W_h[...].at[:, 2 * G:].set(jnp.asarray(q, jnp.float32))
                 gen.b_x[...] = gen.b_x[...].at[G:2 * G].set(args.generator_z_bias).at[:G].set(args.generator_r_bias)
-            if args.generator == "bank":
-                _oscillator_bank(gen, G, args.bank)
 
     stitched_lfads.StitchedLFADS = Prototype
-    stitched_lfads.forward = _forward
-
-
-def _oscillator_bank(gen, G, n_pairs, radius=0.98, hz=(3.0, 25.0), bin_size=0.01):
-    """The first 2 n_pairs generator units: uncoupled from the rest, update gate ~0.02, reset
-    gate ~0.98, candidate weights a rotation, so each pair is a damped rotation of |eigenvalue|
-    about `radius` at one of n_pairs frequencies spread over `hz`."""
-    W, b = np.array(gen.W_h[...]), np.array(gen.b_x[...])
-    idx = np.arange(2 * n_pairs)
-    for k in range(3):
-        W[idx, k * G:(k + 1) * G] = 0
-        W[:, k * G + idx] = 0
-    b[G + idx], b[idx] = -4.0, 4.0
-    r, z = 1 / (1 + np.exp(-4.0)), 1 / (1 + np.exp(4.0))
-    gain = (radius - z) / ((1 - z) * r)
-    for k, f in enumerate(np.linspace(*hz, n_pairs)):
-        a, i, j = 2 * np.pi * f * bin_size, 2 * k, 2 * k + 1
-        W[i, 2 * G + i], W[i, 2 * G + j] = gain * np.cos(a), gain * np.sin(a)
-        W[j, 2 * G + i], W[j, 2 * G + j] = -gain * np.sin(a), gain * np.cos(a)
-    gen.W_h[...] = jnp.asarray(W, jnp.float32)
-    gen.b_x[...] = jnp.asarray(b, jnp.float32)
-
-
-def _core(model, x, noise):
-    """`lfads.forward` without a controller, plus the sequence readout's term in g0's mean."""
-    core = model.core
-    c = core.config
-    B, T, D = x.shape
-    G, E = c.generator_size, c.encoder_size
-    xs = jnp.swapaxes(x, 0, 1).astype(jnp.float32) * noise["keep_input"]
-    enc = lfads._encode(core, xs) * noise["keep_encoding"]
-    g0_mean, g0_logvar = jnp.split(core.g0_posterior(jnp.concatenate([enc[-1, :, :E], enc[0, :, E:]], -1)), 2, -1)
-    if hasattr(model, "g0_sequence"):
-        g0_mean = g0_mean + jnp.einsum("tbd,tdg->bg", xs, model.g0_sequence[...]) / math.sqrt(T * D)
-    g0_logvar = lfads._floor_logvar(g0_logvar)
-    g0 = g0_mean + jnp.exp(0.5 * g0_logvar) * noise["eps_g0"]
-    gen = core.generator
-    g = lfads.gru_sequence(jnp.broadcast_to(gen.b_x[...], (T, B, 3 * G)), gen.W_h[...], gen.b_h[...], g0)
-    f = (g * jnp.broadcast_to(noise["keep_generator"], (T, B, G))) @ core.factor_weights()
-    return {"factors": jnp.swapaxes(f, 0, 1), "gen_states": jnp.swapaxes(g, 0, 1), "g0_mean": g0_mean,
-            "g0_logvar": g0_logvar}
-
-
-def _forward(model, spikes, sessions, key=None, training=False, noise=None):
-    """`stitched_lfads.forward` with `_core` for the shared core."""
-    c = model.config
-    mask = jnp.asarray(c.neuron_mask())[sessions]
-    x = (jnp.einsum("btn,bnd->btd", spikes * mask[:, None, :], model.read_in[...][sessions])
-         + model.read_in_bias[...][sessions][:, None])
-    if noise is None:
-        noise = lfads.draw_noise(key, c.core, spikes.shape[0], spikes.shape[1], training)
-    out = _core(model, x, noise)
-    out["log_rates"] = (jnp.einsum("btf,bfn->btn", out["factors"], model.readout[...][sessions])
-                        + model.readout_bias[...][sessions][:, None])
-    return out
 
 
 if __name__ == "__main__":

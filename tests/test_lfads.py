@@ -150,6 +150,41 @@ def test_generator_map_is_one_step_of_the_generator_loop():
         lfads.generator_map({"W_h": 0})
 
 
+def test_oscillator_bank_linearises_to_damped_rotations_at_the_asked_frequencies():
+    """Around g = 0 the generator's Jacobian is block-diagonal: each bank pair a rotation by
+    2 pi f per bin with |eigenvalue| near 0.98, cut off from every other unit."""
+    model = small_model(generator_size=10, generator_oscillators=3, n_inputs=0, controller_size=0)
+    J = np.asarray(jax.jacobian(lfads.generator_map(model))(jnp.zeros(10), jnp.zeros(1)))
+    bank = slice(0, 6)
+    np.testing.assert_allclose(J[bank, 6:], 0, atol=1e-7)
+    np.testing.assert_allclose(J[6:, bank], 0, atol=1e-7)
+    for k, f in enumerate(np.linspace(0.03, 0.25, 3)):
+        eig = np.linalg.eigvals(J[2 * k:2 * k + 2, 2 * k:2 * k + 2])
+        np.testing.assert_allclose(np.sort(np.abs(np.angle(eig))), 2 * np.pi * f, rtol=0.02)
+        assert np.all((np.abs(eig) > 0.95) & (np.abs(eig) < 0.985))
+    plain = small_model(generator_size=10, n_inputs=0, controller_size=0)
+    J0 = np.asarray(jax.jacobian(lfads.generator_map(plain))(jnp.zeros(10), jnp.zeros(1)))
+    np.testing.assert_allclose(J[6:, 6:], J0[6:, 6:], atol=1e-7)  # the other units are untouched
+
+
+def test_g0_sequence_readout_starts_at_zero_and_adds_a_linear_map_of_every_bin():
+    spikes = poisson_spikes((3, 12, 7))
+    plain, reading = small_model(), small_model(g0_reads_sequence=True)
+    key = jax.random.key(2)
+    np.testing.assert_array_equal(run(plain, spikes, key)["log_rates"], run(reading, spikes, key)["log_rates"])
+    W = np.random.default_rng(0).standard_normal((12, 7, 10)).astype(np.float32)
+    reading.g0_sequence[...] = jnp.asarray(W)
+    noise = lfads.draw_noise(key, reading.config, 3, 12, training=False)
+    want = (np.asarray(lfads.forward(plain, jnp.asarray(spikes, jnp.float32), noise=noise)["g0_mean"])
+            + np.einsum("btn,tng->bg", spikes, W) / np.sqrt(12 * 7))
+    got = lfads.forward(reading, jnp.asarray(spikes, jnp.float32), noise=noise)["g0_mean"]
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+    grads = nnx.grad(lambda m: lfads.loss_terms(m, jnp.asarray(spikes, jnp.float32), key)["recon"])(reading)
+    assert float(jnp.abs(grads.g0_sequence[...]).max()) > 0
+    with pytest.raises(ValueError, match="reads every bin of a trial of 12 bins"):
+        lfads.forward(reading, jnp.ones((2, 10, 7)), key)
+
+
 def test_coordinated_dropout_scores_only_hidden_entries():
     """Changing a count the encoder saw must not change the reconstruction term, only what it
     predicts; changing a hidden count changes the score directly."""
@@ -254,7 +289,8 @@ def test_posterior_rates_rejects_wrong_neuron_count(tiny_fit):
 
 
 @pytest.mark.parametrize("option", [dict(n_factors=0), dict(dropout=1.0), dict(n_inputs=2, controller_size=0),
-                                    dict(learning_rate=-1.0), dict(bogus=3)])
+                                    dict(learning_rate=-1.0), dict(bogus=3), dict(g0_reads_sequence="yes"),
+                                    dict(generator_oscillators=40)])
 def test_bad_options_are_named(option):
     with pytest.raises((ValueError, TypeError), match=list(option)[0]):
         lfads.fit(poisson_spikes((20, 5, 3)), n_steps=1, **option)

@@ -54,6 +54,16 @@ def test_reaching_rates_keep_the_oscillation_that_smoothed_spikes_blur():
     assert scores["rates"] > 0.25 and scores["smoothed"] < 0.1
 
 
+def test_other_trial_of_condition_pairs_each_trial_with_another_of_its_condition():
+    conditions = np.array([0, 0, 0, 1, 1, 2])
+    other = oscillations.other_trial_of_condition(conditions)
+    np.testing.assert_array_equal(conditions[other], conditions)
+    assert np.all(other[:5] != np.arange(5)) and other[5] == 5          # a lone trial keeps its own
+    np.testing.assert_array_equal(np.sort(other), np.arange(6))         # a permutation
+    with pytest.raises(ValueError, match="one label per trial"):
+        oscillations.other_trial_of_condition(np.zeros((2, 3)))
+
+
 def test_bad_inputs_are_named():
     lfp, x = phase_locked()
     with pytest.raises(ValueError, match="trials and time must match"):

@@ -68,6 +68,8 @@ class Config:
     n_inputs: int = 1
     generator_size: int = 64
     n_factors: int = 16
+    g0_reads_sequence: bool = False     # g0's posterior mean also reads every input bin directly
+    generator_oscillators: int = 0      # generator unit pairs that start as damped rotations
     g0_prior_var: float = 0.1           # sigma_p^2 of the initial-state prior
     input_prior_tau: float = 10.0       # initial AR(1) time constant of the input prior, in bins
     input_prior_var: float = 0.1        # initial stationary variance of the input prior
@@ -95,6 +97,13 @@ class Config:
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or value < 0:
                 raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+        if not isinstance(self.g0_reads_sequence, bool):
+            raise ValueError(f"g0_reads_sequence must be True or False, got {self.g0_reads_sequence!r}")
+        if not (isinstance(self.generator_oscillators, (int, np.integer))
+                and 0 <= 2 * self.generator_oscillators <= self.generator_size):
+            raise ValueError(f"generator_oscillators is a number of unit pairs and must be in [0, "
+                             f"generator_size / 2] = [0, {self.generator_size // 2}], got "
+                             f"{self.generator_oscillators!r}")
         if self.n_inputs > 0 and self.controller_size < 1:
             raise ValueError(f"n_inputs={self.n_inputs} needs a controller: controller_size must be "
                              f">= 1, got {self.controller_size}")
@@ -178,6 +187,10 @@ class LFADS(nnx.Module):
             self.u_prior_logtau = nnx.Param(jnp.full(U, math.log(c.input_prior_tau), dtype=jnp.float32))
             self.u_prior_lognvar = nnx.Param(jnp.full(U, math.log(c.input_prior_var * (1 - alpha**2)), dtype=jnp.float32))
         self.generator = GRU(max(U, 1), G, rngs)  # with no inputs the generator is autonomous
+        if c.generator_oscillators:
+            oscillator_bank(self.generator, c.generator_oscillators)
+        if c.g0_reads_sequence:  # starts at zero: the model begins as plain LFADS
+            self.g0_sequence = nnx.Param(jnp.zeros((c.n_bins, c.n_neurons, G)))
         self.factors_W = nnx.Param(jax.random.normal(rngs.params(), (G, F)) / math.sqrt(G))
         log_mean = jnp.log(jnp.clip(jnp.asarray(mean_rates if mean_rates is not None
                                                 else jnp.ones(c.n_neurons)), 1e-3))
@@ -214,6 +227,8 @@ def forward(model, spikes, key=None, training=False, noise=None):
     E = c.encoder_size
     g0_in = jnp.concatenate([enc[-1, :, :E], enc[0, :, E:]], axis=-1)
     g0_mean, g0_logvar = jnp.split(model.g0_posterior(g0_in), 2, axis=-1)
+    if c.g0_reads_sequence:
+        g0_mean = g0_mean + sequence_readout(model, x)
     g0_logvar = _floor_logvar(g0_logvar)
     g0 = g0_mean + jnp.exp(0.5 * g0_logvar) * noise["eps_g0"]   # reparameterisation
 
@@ -239,6 +254,46 @@ def forward(model, spikes, key=None, training=False, noise=None):
         out.update(u=jnp.swapaxes(u, 0, 1), u_mean=jnp.swapaxes(u_mean, 0, 1),
                    u_logvar=jnp.swapaxes(u_logvar, 0, 1))
     return out
+
+
+def sequence_readout(model, x):
+    """The extra term in g0's posterior mean with `g0_reads_sequence`: a learned linear map of
+    every bin of the (T, B, N) input, sum_t x_t W_t / sqrt(T N). A GRU encoder forgets within a
+    few bins; this matched filter over the whole trial can read the phase of a rhythm that the
+    spikes of any few bins barely show."""
+    T, _, N = x.shape
+    W = model.g0_sequence[...]
+    if W.shape[:2] != (T, N):
+        raise ValueError(f"this model's g0 reads every bin of a trial of {W.shape[0]} bins and "
+                         f"{W.shape[1]} inputs (g0_reads_sequence=True); got {T} bins of {N}")
+    return jnp.einsum("tbn,tng->bg", x, W) / math.sqrt(T * N)
+
+
+def oscillator_bank(gru, n_pairs, radius=0.98, cycles_per_bin=(0.03, 0.25)):
+    """Start the first 2 n_pairs units of `gru` as uncoupled damped rotations (in place).
+
+    Pair k turns at a frequency spread evenly over `cycles_per_bin` (3-25 Hz at 10 ms bins)
+    with |eigenvalue| about `radius`: its update gate starts nearly open (bias -4), its reset
+    gate nearly closed (+4), its candidate weights are a scaled rotation, and its weights to
+    and from every other unit are zero. A generator started with random weights rarely finds
+    a fast rhythm whose share of the loss is small; started with these, training can keep
+    the frequencies it needs and damp the others.
+    """
+    G = gru.n_hidden
+    W, b = np.array(gru.W_h[...]), np.array(gru.b_x[...])
+    units = np.arange(2 * n_pairs)
+    for gate in range(3):                          # (r, z, n) blocks of W_h's columns
+        W[units, gate * G:(gate + 1) * G] = 0      # bank -> every unit
+        W[:, gate * G + units] = 0                 # every unit -> bank
+    b[units], b[G + units] = 4.0, -4.0
+    r, z = 1 / (1 + np.exp(-4.0)), 1 / (1 + np.exp(4.0))
+    gain = (radius - z) / ((1 - z) * r)            # linearised at 0: h' = z h + (1 - z) r h W_n
+    for k, f in enumerate(np.linspace(*cycles_per_bin, n_pairs)):
+        a, i, j = 2 * np.pi * f, 2 * k, 2 * k + 1
+        W[i, 2 * G + i], W[i, 2 * G + j] = gain * np.cos(a), gain * np.sin(a)
+        W[j, 2 * G + i], W[j, 2 * G + j] = -gain * np.sin(a), gain * np.cos(a)
+    gru.W_h[...] = jnp.asarray(W, jnp.float32)
+    gru.b_x[...] = jnp.asarray(b, jnp.float32)
 
 
 def generator_map(model):

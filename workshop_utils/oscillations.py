@@ -71,6 +71,21 @@ def oscillation_amplitude(correlations, lags, bin_size, frequency_hz):
     return np.where(np.any(np.isnan(c), axis=0), np.nan, amplitude)
 
 
+def other_trial_of_condition(conditions):
+    """For each trial, the index of another trial of its condition (the next one, cyclically):
+    `lfp[other_trial_of_condition(conditions)]` pairs every signal with an LFP that shares its
+    condition but none of its single-trial fluctuations, the floor of a cross-correlation. A
+    condition with one trial is paired with itself."""
+    conditions = np.asarray(conditions)
+    if conditions.ndim != 1:
+        raise ValueError(f"conditions must be one label per trial (trials,), got shape {conditions.shape}")
+    order = np.arange(len(conditions))
+    for c in np.unique(conditions):
+        idx = order[conditions == c]
+        order[idx] = np.roll(idx, 1)
+    return order
+
+
 def _check(a, name, ndim):
     a = np.asarray(a)
     if a.ndim != ndim or 0 in a.shape:

@@ -10,9 +10,12 @@ the truth. One latent system drives every session:
   a point set by 2 theta (plus trial noise) and turns at `plane_c_hz`. Each plane's second
   coordinate is 0 at rest, so the hand is still before onset.
 - **A condition-invariant signal** (CIS), a bump that peaks `cis_peak_s` after onset.
-- **A beta-like oscillation** at `beta_hz`: a 2-D oscillator with a random phase and
-  amplitude per trial, its amplitude suppressed during movement by the CIS (movement-related
-  beta desynchronisation): a(t) = a_trial (1 - beta_suppression CIS(t)).
+- **A beta-like oscillation** at `beta_hz`: a 2-D oscillator that movement onset resets
+  (its phase at onset is 0 plus N(0, beta_phase_jitter_deg^2), the same in every condition;
+  `beta_phase_jitter_deg=None` draws a uniform phase instead), with an amplitude of its own
+  per trial, suppressed during movement by the CIS (movement-related beta
+  desynchronisation): a(t) = a_trial (1 - beta_suppression CIS(t)). It carries no
+  information about the reach direction.
 
 Latent order (`LATENT_NAMES`): A1, A2, B1, B2, C1, C2, CIS, beta cos, beta sin.
 Every session sees the same directions (one condition per direction), but records its own
@@ -111,7 +114,8 @@ class ReachSession:
 def reaching_sessions(key, n_sessions=12, n_conditions=8, trials_per_condition=(3, 6),
                       neurons=(20, 60), n_bins=80, bin_size=0.01, *, onset_s=0.2,
                       reach_hz=1.25, decay_s=0.25, plane_c_hz=2.5, cis_peak_s=0.15,
-                      beta_hz=15.0, beta_suppression=0.8, beta_modulation=0.5,
+                      beta_hz=15.0, beta_suppression=0.8, beta_modulation=1.5,
+                      beta_phase_jitter_deg=30.0,
                       loading_scale=1.0, min_rate_hz=2.0, max_rate_hz=60.0,
                       baseline_hz=(5.0, 25.0), direction_jitter_deg=5.0, vigour_jitter=0.1,
                       peak_speed=40.0, velocity_delay_s=0.1, velocity_noise=1.0,
@@ -127,8 +131,11 @@ def reaching_sessions(key, n_sessions=12, n_conditions=8, trials_per_condition=(
 
     Per trial: the reach angle is the condition's (2 pi c / n_conditions) plus
     N(0, direction_jitter_deg^2); a vigour g = 1 + N(0, vigour_jitter^2) scales planes A and B;
-    plane C's preparatory point gets N(0, 0.15^2) noise per coordinate; the oscillator gets a
-    uniform phase and an amplitude exp(N(0, 0.25^2)). `peak_speed` (cm/s) is the peak speed
+    plane C's preparatory point gets N(0, 0.15^2) noise per coordinate; the oscillator gets an
+    amplitude exp(N(0, 0.25^2)) and the phase N(0, beta_phase_jitter_deg^2) at movement onset
+    (uniform over the circle with `beta_phase_jitter_deg=None`). Beyond the condition means, a
+    trial's rhythm then differs from its condition's by its amplitude and its phase jitter:
+    the part that notebook 05's LFP analysis measures. `peak_speed` (cm/s) is the peak speed
     of a reach with g = 1. Trials are `n_bins` bins of `bin_size` seconds, movement onset of
     the latents at `onset_s`. LFP noise: AR(1) with a 50 ms time constant and standard
     deviation `lfp_noise_uv`, plus white noise of a third of that.
@@ -148,6 +155,8 @@ def reaching_sessions(key, n_sessions=12, n_conditions=8, trials_per_condition=(
                         ("velocity_delay_s", velocity_delay_s), ("velocity_noise", velocity_noise),
                         ("lfp_noise_uv", lfp_noise_uv), ("beta_suppression", beta_suppression)):
         _check_number(name, value, positive=False)
+    if beta_phase_jitter_deg is not None:
+        _check_number("beta_phase_jitter_deg", beta_phase_jitter_deg, positive=False)
     _check_number("beta_lfp_uv", beta_lfp_uv)
     _check_number("cis_lfp_uv", cis_lfp_uv)
     if beta_suppression > 1:
@@ -182,7 +191,7 @@ def reaching_sessions(key, n_sessions=12, n_conditions=8, trials_per_condition=(
         conditions = np.repeat(np.arange(n_conditions), per_condition)
         latents, directions = _latent_trajectories(
             trial_rng, conditions, n_conditions, n_bins, bin_size, onset_s, reach_hz, decay_s, plane_c_hz,
-            cis_peak_s, beta_hz, beta_suppression, direction_jitter_deg, vigour_jitter)
+            cis_peak_s, beta_hz, beta_suppression, beta_phase_jitter_deg, direction_jitter_deg, vigour_jitter)
         loadings, baselines = _tuning(tuning_rng, n_neurons, loading_scale, beta_modulation,
                                       (b_low, b_high), min_rate_hz, max_rate_hz)
         drive = baselines + latents @ loadings
@@ -216,8 +225,8 @@ def velocity_readout(reach_hz=1.25, decay_s=0.25, peak_speed=40.0):
 # --- helpers ---------------------------------------------------------------------------------
 
 def _latent_trajectories(rng, conditions, n_conditions, n_bins, bin_size, onset_s, reach_hz, decay_s,
-                         plane_c_hz, cis_peak_s, beta_hz, beta_suppression, direction_jitter_deg,
-                         vigour_jitter):
+                         plane_c_hz, cis_peak_s, beta_hz, beta_suppression, beta_phase_jitter_deg,
+                         direction_jitter_deg, vigour_jitter):
     """(trials, time, 9) latents and (trials,) reach angles, from the preparatory state of
     each trial released at onset (see the module docstring)."""
     n_trials = len(conditions)
@@ -226,6 +235,9 @@ def _latent_trajectories(rng, conditions, n_conditions, n_bins, bin_size, onset_
     prep_c = 0.7 * np.stack([np.cos(2 * theta), np.sin(2 * theta)], -1) + 0.15 * rng.standard_normal((n_trials, 2))
     beta_phase = rng.uniform(0, 2 * np.pi, n_trials)
     beta_amplitude = np.exp(0.25 * rng.standard_normal(n_trials))
+    if beta_phase_jitter_deg is not None:  # drawn last, so every other draw is the same either way
+        at_onset = np.deg2rad(beta_phase_jitter_deg) * rng.standard_normal(n_trials)
+        beta_phase = at_onset - 2 * np.pi * beta_hz * onset_s
 
     t = np.arange(n_bins) * bin_size
     since = np.maximum(t - onset_s, 0.0)                      # time since onset; 0 while at rest

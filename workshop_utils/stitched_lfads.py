@@ -41,9 +41,13 @@ from flax import nnx
 from . import checkpoint, lfads, runtime, stitching
 
 INITS = ("pcr", "random")
-# The paper's stitching run: no controller, 16 factors, generator and encoders of 100.
+# The paper's stitching run: no controller, 16 factors, generator and encoders of 100. Two
+# additions let the fit keep a fast rhythm whose phase varies from trial to trial (the LFP's
+# beta in notebook 05, which the paper's model kept but ours, without them, did not:
+# scripts/beta_training_experiments.py): g0 also reads the whole read-in sequence, and the
+# generator starts with a bank of oscillators (`lfads.oscillator_bank`).
 CORE_DEFAULTS = {"encoder_size": 100, "generator_size": 100, "n_factors": 16, "n_inputs": 0,
-                 "controller_size": 0}
+                 "controller_size": 0, "g0_reads_sequence": True, "generator_oscillators": 10}
 STITCHED_OPTIONS = ("read_in_dim", "train_read_in", "pcr_smooth_s", "pcr_alpha")
 
 
