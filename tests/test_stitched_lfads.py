@@ -34,7 +34,7 @@ def toy_sessions(neurons=(5, 8, 3), n_conditions=3, per_condition=(3, 4, 3), n_b
 
 
 def tiny_config(neurons=(5, 8, 3), n_bins=12, **options):
-    core = lfads.Config(n_neurons=3, n_bins=n_bins, **{**stitched_lfads.CORE_DEFAULTS, **TINY, **options})
+    core = lfads.Config(n_neurons=3, n_bins=n_bins, **stitched_lfads.core_options(**TINY, **options))
     return stitched_lfads.StitchedConfig(core, tuple(neurons))
 
 
@@ -263,6 +263,18 @@ def test_posterior_rejects_wrong_neurons_session_and_model(fitted, sessions):
         stitched_lfads.save("model", "path")
 
 
+def test_core_options_scale_the_oscillator_bank_to_the_generator():
+    assert stitched_lfads.core_options() == stitched_lfads.CORE_DEFAULTS
+    assert stitched_lfads.core_options(generator_size=64)["generator_oscillators"] == 6
+    assert stitched_lfads.core_options(generator_size=8)["generator_oscillators"] == 0
+    assert stitched_lfads.core_options(generator_size=400)["generator_oscillators"] == 10
+    # a bank that is asked for is kept, and Config says when it does not fit
+    assert stitched_lfads.core_options(generator_size=8, generator_oscillators=3)["generator_oscillators"] == 3
+    with pytest.raises(ValueError, match="generator_oscillators"):
+        lfads.Config(n_neurons=3, n_bins=12, **stitched_lfads.core_options(generator_size=8,
+                                                                           generator_oscillators=5))
+
+
 def test_config_and_maps_are_checked():
     core = lfads.Config(n_neurons=3, n_bins=12)
     with pytest.raises(ValueError, match="n_neurons must be a non-empty tuple"):
@@ -275,8 +287,8 @@ def test_config_and_maps_are_checked():
 
 
 def test_posterior_rates_pads_trials_to_a_power_of_two_and_drops_the_padding():
-    core = lfads.Config(n_neurons=3, n_bins=10, **{**stitched_lfads.CORE_DEFAULTS, "encoder_size": 6,
-                                                    "generator_size": 6, "n_factors": 3})
+    core = lfads.Config(n_neurons=3, n_bins=10, **stitched_lfads.core_options(encoder_size=6, generator_size=6,
+                                                                       n_factors=3))
     model = stitched_lfads.StitchedLFADS(stitched_lfads.StitchedConfig(core, (4, 2)), nnx.Rngs(0))
     rng = np.random.default_rng(2)
     spikes = rng.poisson(1.0, (7, 10, 4))

@@ -51,6 +51,16 @@ CORE_DEFAULTS = {"encoder_size": 100, "generator_size": 100, "n_factors": 16, "n
 STITCHED_OPTIONS = ("read_in_dim", "train_read_in", "pcr_smooth_s", "pcr_alpha")
 
 
+def core_options(**options):
+    """`CORE_DEFAULTS` overridden by `options`. A generator smaller than the default's 100
+    units gets a bank of one pair per 10 units (none below 10), unless the bank is given."""
+    merged = {**CORE_DEFAULTS, **options}
+    size = merged["generator_size"]
+    if "generator_oscillators" not in options and isinstance(size, (int, np.integer)):
+        merged["generator_oscillators"] = min(CORE_DEFAULTS["generator_oscillators"], max(size, 0) // 10)
+    return merged
+
+
 # ----------------------------------------------------------------------------- configuration
 @dataclasses.dataclass(frozen=True)
 class StitchedConfig:
@@ -252,8 +262,8 @@ def fit_stitched(sessions, seed=0, init="pcr", *, progress=True, **options):
     (trials,) and `bin_size` (seconds); every session must share the bin width, the trial
     length and the conditions (`stitching.check_sessions`). init: "pcr" or "random".
     options: any field of `lfads.Config` for the shared core (defaults: the paper's stitching
-    run, no controller, 16 factors, encoders and generator of 100; the training options as
-    `lfads.fit`'s), and `read_in_dim` (default: the factor count), `train_read_in` (default
+    run, no controller, 16 factors, encoders and generator of 100, plus the two additions of
+    `CORE_DEFAULTS`, merged by `core_options`; the training options as `lfads.fit`'s), and `read_in_dim` (default: the factor count), `train_read_in` (default
     True), `pcr_smooth_s`, `pcr_alpha` (see `stitching.pcr_init`). A fraction
     `valid_fraction` of each session's trials is held out for early stopping.
     """
@@ -265,9 +275,9 @@ def fit_stitched(sessions, seed=0, init="pcr", *, progress=True, **options):
             raise ValueError(f"{forbidden} comes from the sessions; do not pass it (got {forbidden}="
                              f"{options[forbidden]!r}); use read_in_dim for the shared input size")
     stitched = {k: options.pop(k) for k in STITCHED_OPTIONS if k in options}
-    core_options = {**CORE_DEFAULTS, **options}
-    read_in_dim = stitched.get("read_in_dim", core_options["n_factors"])
-    config = StitchedConfig(lfads.Config(n_neurons=read_in_dim, n_bins=layout.n_bins, **core_options),
+    core = core_options(**options)
+    read_in_dim = stitched.get("read_in_dim", core["n_factors"])
+    config = StitchedConfig(lfads.Config(n_neurons=read_in_dim, n_bins=layout.n_bins, **core),
                             tuple(layout.n_neurons), init, stitched.get("train_read_in", True))
     c = config.core
     spikes = [lfads.check_spikes(s.spikes, f"sessions[{i}].spikes", min_trials=1)
