@@ -263,9 +263,10 @@ def fit_stitched(sessions, seed=0, init="pcr", *, progress=True, **options):
     length and the conditions (`stitching.check_sessions`). init: "pcr" or "random".
     options: any field of `lfads.Config` for the shared core (defaults: the paper's stitching
     run, no controller, 16 factors, encoders and generator of 100, plus the two additions of
-    `CORE_DEFAULTS`, merged by `core_options`; the training options as `lfads.fit`'s), and `read_in_dim` (default: the factor count), `train_read_in` (default
-    True), `pcr_smooth_s`, `pcr_alpha` (see `stitching.pcr_init`). A fraction
-    `valid_fraction` of each session's trials is held out for early stopping.
+    `CORE_DEFAULTS`, merged by `core_options`; the training options as `lfads.fit`'s), and
+    `read_in_dim` (default: the factor count), `train_read_in` (default True), `pcr_smooth_s`,
+    `pcr_alpha` (see `stitching.pcr_init`). A fraction `valid_fraction` of each session's trials
+    is held out for early stopping.
     """
     layout = stitching.check_sessions(sessions)
     if init not in INITS:
