@@ -67,7 +67,7 @@ def time_config(name, repeats):
 
     def one(state, i):
         start_wall, start_cpu = time.perf_counter(), time.process_time()
-        state, loss = step(state, (i, jax.random.fold_in(key, i)))
+        state, loss = step(state, (i, key))  # as lfads.fit calls it
         float(loss)  # waits for the step
         return state, time.perf_counter() - start_wall, time.process_time() - start_cpu
 

@@ -41,7 +41,6 @@ import functools
 import math
 
 import jax
-import jax.flatten_util
 import jax.numpy as jnp
 import numpy as np
 import optax
@@ -702,7 +701,8 @@ def train_with_early_stopping(step, state, evaluate, config, key, desc, progress
     """Train with `training.train`, scoring `evaluate(state)` (a dict with "recon" and "kl")
     every `config.eval_every` steps and after the last; keep the state with the best validation
     loss (recon + KL), and stop after `config.patience` evaluations without improvement.
-    `step(state, (i, key_i))` is one training step. Returns `(best_state, history)`, the history
+    `step(state, (i, key))` is training step i, which draws its randomness from
+    `fold_in(key, i)` itself. Returns `(best_state, history)`, the history
     with "eval_step", "valid_loss", "valid_recon", "train_loss" (every step) and "best_step".
     """
     history = {"eval_step": [], "valid_loss": [], "valid_recon": []}
@@ -721,7 +721,7 @@ def train_with_early_stopping(step, state, evaluate, config, key, desc, progress
         return config.patience > 0 and best["since"] >= config.patience
 
     state, losses = training.train(
-        step, state, config.n_steps, lambda i: (i, jax.random.fold_in(key, i)),
+        step, state, config.n_steps, lambda i: (i, key),
         desc=desc, callback=check_validation, callback_every=config.eval_every, progress=progress)
     if losses.size and (not history["eval_step"] or history["eval_step"][-1] != losses.size):
         check_validation(losses.size - 1, state)
@@ -733,13 +733,17 @@ def train_with_early_stopping(step, state, evaluate, config, key, desc, progress
 def training_functions(model, config, train_spikes, valid_spikes):
     """What `fit` trains with: `(state, step, evaluate, unpack)`.
 
-    `state, loss = step(state, (i, key))` is one jitted Adam step on a batch it samples from
-    `train_spikes`; `evaluate(state, key)` gives the validation terms; `unpack(state)` returns
-    the model. Public so benchmarks can time the very step `fit` runs. On a CPU that JAX sees
-    as several devices (`runtime.use_cpu_cores`), each step splits its batch across them.
+    `state, loss = step(state, (i, key))` is one jitted Adam step (step i, its randomness
+    `fold_in(key, i)`) on a batch it samples from `train_spikes`; `evaluate(state, key)` gives
+    the validation terms; `unpack(state)` returns the model. The state holds the parameters
+    as one vector (`flatten_params`) and Adam's moments likewise: a step then passes and
+    returns a handful of arrays instead of some eighty, and Adam updates one vector.
+    Public so benchmarks can time the very step `fit` runs. On a CPU that JAX sees as several
+    devices (`runtime.use_cpu_cores`), each step splits its batch across them.
     """
     graphdef, params = nnx.split(model, nnx.Param)
-    state = (params, make_optimizer(config).init(params))
+    flat, layout = flatten_params(params)
+    state = (flat, make_optimizer(config).init(flat))
     mesh = runtime.data_parallel_mesh(min(config.batch_size, train_spikes.shape[0]))
     if mesh is not None:  # every device holds the parameters and the data
         state, train_spikes, valid_spikes = jax.device_put(
@@ -747,16 +751,30 @@ def training_functions(model, config, train_spikes, valid_spikes):
 
     def step(state, batch):
         i, key = batch
-        return _train_step(graphdef, config, mesh, state, i, key, train_spikes)
+        return _train_step(graphdef, layout, config, mesh, state, i, key, train_spikes)
 
     def evaluate(state, key):
-        return _valid_terms(graphdef, state[0], key, valid_spikes)
+        return _valid_terms(graphdef, layout, state[0], key, valid_spikes)
 
     def unpack(state):  # back on the default device, where the rest of a notebook computes
-        params = state[0] if mesh is None else jax.device_put(state[0], jax.devices()[0])
-        return nnx.merge(graphdef, params)
+        flat = state[0] if mesh is None else jax.device_put(state[0], jax.devices()[0])
+        return nnx.merge(graphdef, unflatten_params(layout, flat))
 
     return state, step, evaluate, unpack
+
+
+def flatten_params(params):
+    """A parameter pytree as one vector, and its `layout` (hashable, so a jitted function can
+    take it as a static argument) for `unflatten_params`."""
+    leaves, treedef = jax.tree.flatten(params)
+    return jnp.concatenate([jnp.ravel(x) for x in leaves]), (treedef, tuple(x.shape for x in leaves))
+
+
+def unflatten_params(layout, flat):
+    """The parameter pytree back from `flatten_params`' vector."""
+    treedef, shapes = layout
+    parts = jnp.split(flat, np.cumsum([math.prod(s) for s in shapes])[:-1])
+    return jax.tree.unflatten(treedef, [p.reshape(s) for p, s in zip(parts, shapes)])
 
 
 def make_optimizer(config):
@@ -769,10 +787,11 @@ def make_optimizer(config):
 # Module-level and keyed on the (hashable) model structure and config, so a second fit of the
 # same shapes reuses the compiled step. The data are arguments, not closed-over constants: a
 # captured array would be baked into the program (slow to compile, recompiled for new data).
-@runtime.cpu_jit(cpu_options=XLA_CPU_OPTIONS, static_argnames=("graphdef", "config", "mesh"))
-def _train_step(graphdef, config, mesh, state, i, key, data):
-    params, opt_state = state
-    k_batch, k_loss = jax.random.split(key)
+@runtime.cpu_jit(cpu_options=XLA_CPU_OPTIONS, static_argnames=("graphdef", "layout", "config", "mesh"))
+def _train_step(graphdef, layout, config, mesh, state, i, key, data):
+    params, opt_state = state   # params: the vector of `flatten_params`
+    # folded here, not by the caller: an eager fold_in between two steps leaves the cores idle
+    k_batch, k_loss = jax.random.split(jax.random.fold_in(key, i))
     idx = jax.random.choice(k_batch, data.shape[0], (min(config.batch_size, data.shape[0]),),
                             replace=False)
     ramp = jnp.clip(i / config.kl_warmup, 0.0, 1.0) if config.kl_warmup else 1.0
@@ -782,7 +801,8 @@ def _train_step(graphdef, config, mesh, state, i, key, data):
         rows = jax.lax.dynamic_slice_in_dim(idx, shard[0] * size, size)
 
         def loss_fn(params):
-            terms = loss_terms(nnx.merge(graphdef, params), data[rows], key, True, shard)
+            terms = loss_terms(nnx.merge(graphdef, unflatten_params(layout, params)), data[rows],
+                               key, True, shard)
             return terms["recon"] + ramp * (config.kl_scale * terms["kl"] + terms["l2"])
 
         return jax.value_and_grad(loss_fn)(params)
@@ -792,9 +812,7 @@ def _train_step(graphdef, config, mesh, state, i, key, data):
     else:  # each device takes its slice of the batch; the mean of their gradients is the batch's
         def on_one_device(params, data, idx, key):
             shard = (jax.lax.axis_index("batch"), mesh.size)
-            # one flat vector: XLA:CPU meets the other device once per reduced array
-            flat, unflatten = jax.flatten_util.ravel_pytree(loss_and_grads(params, data, idx, key, shard))
-            return unflatten(jax.lax.pmean(flat, "batch"))
+            return jax.lax.pmean(loss_and_grads(params, data, idx, key, shard), "batch")
 
         loss, grads = jax.shard_map(on_one_device, mesh=mesh, in_specs=jax.P(), out_specs=jax.P(),
                                     check_vma=False)(params, data, idx, k_loss)
@@ -802,9 +820,9 @@ def _train_step(graphdef, config, mesh, state, i, key, data):
     return (optax.apply_updates(params, updates), opt_state), loss
 
 
-@runtime.cpu_jit(cpu_options=XLA_CPU_OPTIONS, static_argnames=("graphdef",))
-def _valid_terms(graphdef, params, key, data):
-    terms = loss_terms(nnx.merge(graphdef, params), data, key, training=False)
+@runtime.cpu_jit(cpu_options=XLA_CPU_OPTIONS, static_argnames=("graphdef", "layout"))
+def _valid_terms(graphdef, layout, params, key, data):
+    terms = loss_terms(nnx.merge(graphdef, unflatten_params(layout, params)), data, key, training=False)
     return {"recon": terms["recon"], "kl": terms["kl"]}
 
 

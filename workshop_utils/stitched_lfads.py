@@ -427,7 +427,7 @@ def pad_sessions(spikes, max_neurons):
 def _train_step(graphdef, config, state, i, key, data, sessions):
     params, opt_state = state
     c = config.core
-    k_batch, k_loss = jax.random.split(key)
+    k_batch, k_loss = jax.random.split(jax.random.fold_in(key, i))
     idx = jax.random.choice(k_batch, data.shape[0], (min(c.batch_size, data.shape[0]),), replace=False)
     ramp = jnp.clip(i / c.kl_warmup, 0.0, 1.0) if c.kl_warmup else 1.0
 
