@@ -5,7 +5,9 @@
 
 For each configuration this fresh process builds the model on random Poisson counts, times
 the first call of the very step `lfads.fit` runs (tracing and compilation included), then the
-median of `--repeats` further steps (each waits for its result). Throughput is batch x bins x
+median of `--repeats` further steps, run as `lfads.fit` runs them (`training.train` starts
+each step before it reads the previous step's loss; a step's time is the time between two
+loss reads; before 2026-12-04 each step waited for its result). Throughput is batch x bins x
 neurons spike-bins per second. On a 2-core CPU the step splits its batch across both cores, as
 `lfads.fit` does (`runtime.use_cpu_cores`); `XLA_FLAGS=--xla_force_host_platform_device_count=1`
 times it on one device. It also reports the CPU time per step, which a busy shared
@@ -65,18 +67,24 @@ def time_config(name, repeats):
                                                  jax.numpy.asarray(spikes[:batch]))
     key = jax.random.key(0, impl="rbg")
 
-    def one(state, i):
-        start_wall, start_cpu = time.perf_counter(), time.process_time()
-        state, loss = step(state, (i, key))  # as lfads.fit calls it
-        float(loss)  # waits for the step
-        return state, time.perf_counter() - start_wall, time.process_time() - start_cpu
-
-    state, first, _ = one(state, 0)
-    walls, cpus = [], []
-    for i in range(1, repeats + 1):
-        state, wall, cpu = one(state, i)
-        walls.append(wall)
-        cpus.append(cpu)
+    start = time.perf_counter()
+    state, loss = step(state, (0, key))  # as lfads.fit calls it
+    float(loss)  # waits for the step
+    first = time.perf_counter() - start
+    # Then as lfads.fit runs them (training.train): each step is started before the previous
+    # step's loss is read. A step's time is the time between two loss reads.
+    walls, cpus, pending = [], [], None
+    last_wall, last_cpu = time.perf_counter(), time.process_time()
+    for i in range(1, repeats + 2):
+        if i <= repeats:
+            state, loss = step(state, (i, key))
+        if pending is not None:
+            float(pending)
+            now_wall, now_cpu = time.perf_counter(), time.process_time()
+            walls.append(now_wall - last_wall)
+            cpus.append(now_cpu - last_cpu)
+            last_wall, last_cpu = now_wall, now_cpu
+        pending = loss
     wall, cpu = statistics.median(walls), statistics.median(cpus)
     bins = batch * config.n_bins * config.n_neurons
     return dict(config=name, first_call_s=first, step_ms=1e3 * wall, cpu_ms=1e3 * cpu,

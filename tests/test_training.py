@@ -35,6 +35,42 @@ def test_nan_loss_stops_and_keeps_the_last_good_state():
     np.testing.assert_array_equal(losses, [1.0, 2.0, 3.0])
 
 
+class _Loss:
+    """A loss that logs when it is read."""
+
+    def __init__(self, value, i, log):
+        self.value, self.i, self.log = value, i, log
+
+    def __float__(self):
+        self.log.append(f"read {self.i}")
+        return float(self.value)
+
+
+def test_each_step_starts_before_the_previous_loss_is_read():
+    log = []
+
+    def step(state, i):
+        log.append(f"step {i}")
+        return state + 1.0, _Loss(state, i, log)
+
+    state, losses = training.train(step, 0.0, 3, lambda i: i)
+    assert log == ["step 0", "step 1", "read 0", "step 2", "read 1", "read 2"]
+    assert state == 3.0 and list(losses) == [0.0, 1.0, 2.0]
+
+
+def test_a_callback_that_stops_keeps_its_state_and_drops_the_step_started_after_it():
+    seen = []
+
+    def callback(i, state):
+        seen.append((i, float(state)))
+        return i == 3
+
+    state, losses = training.train(quadratic_step, jnp.array(4.0), 10, lambda i: 0.0,
+                                   callback=callback, callback_every=2)
+    assert seen == [(1, 1.0), (3, 0.25)]   # x halves each step: 4, 2, 1, 0.5, 0.25
+    assert float(state) == 0.25 and len(losses) == 4
+
+
 def test_infinite_loss_also_stops():
     with pytest.warns(training.TrainingDiverged, match="became inf"):
         _, losses = training.train(lambda s, b: (s, jnp.inf), 0.0, 4, lambda i: None)

@@ -25,6 +25,10 @@ def train(step, state, n_steps, batches, *, desc="training", updates=100, callba
              validation loss for early stopping); training stops early when it returns True.
     progress: False hides the bar.
 
+    Step i+1 is started before step i's loss is read, so that an asynchronous device (JAX)
+    never waits for Python between steps; `batches(i + 1)` is therefore asked for before
+    `callback(i, state)` runs.
+
     Returns `(state, losses)` with `losses` a NumPy array, one loss per completed step.
     If a loss is NaN or infinite, training stops with a warning that says at which step,
     and the state from before that step (the last good parameters) is returned; `losses`
@@ -39,32 +43,45 @@ def train(step, state, n_steps, batches, *, desc="training", updates=100, callba
         get_batch = lambda i: next(iterator)
     losses = []
     refresh = max(1, n_steps // max(1, updates))
+    # Step i+1 is started before step i's loss is read: JAX computes asynchronously, so the
+    # device goes on with the next step while Python checks this one (and the step that was
+    # started needlessly is dropped when this one stops training).
+    in_flight = None  # (i, the state step i started from, step i's (new state, loss))
     with tqdm(total=n_steps, desc=desc, unit="step", disable=not progress) as bar:
-        for i in range(n_steps):
-            try:
-                batch = get_batch(i)
-            except StopIteration:
-                warnings.warn(f"{desc}: the batches ran out after {i} of {n_steps} steps.")
+        for i in range(n_steps + 1):
+            started = None
+            if i < n_steps:
+                try:
+                    batch = get_batch(i)
+                except StopIteration:
+                    warnings.warn(f"{desc}: the batches ran out after {i} of {n_steps} steps.")
+                else:
+                    before = state if in_flight is None else in_flight[2][0]
+                    started = (i, before, step(before, batch))
+            if in_flight is not None:
+                j, before, (after, loss) = in_flight
+                loss = float(loss)  # waits for step j: a NaN is caught before it spreads
+                if not math.isfinite(loss):
+                    message = (
+                        f"{desc}: the loss became {loss} at step {j}, so training stopped there "
+                        f"and the parameters from step {j - 1} (the last finite loss) are kept. "
+                        "Try a smaller learning rate or stronger gradient clipping."
+                    )
+                    bar.write(message)
+                    warnings.warn(message, TrainingDiverged, stacklevel=2)
+                    state = before
+                    break
+                state = after
+                losses.append(loss)
+                if (j + 1) % refresh == 0 or j + 1 == n_steps:
+                    bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
+                    bar.update((j + 1) - bar.n)
+                if callback is not None and (j + 1) % callback_every == 0 and callback(j, state):
+                    bar.write(f"{desc}: stopped early after {j + 1} steps.")
+                    break
+            if started is None:
                 break
-            new_state, loss = step(state, batch)
-            loss = float(loss)  # waits for the step: a NaN is caught before it spreads
-            if not math.isfinite(loss):
-                message = (
-                    f"{desc}: the loss became {loss} at step {i}, so training stopped there "
-                    f"and the parameters from step {i - 1} (the last finite loss) are kept. "
-                    "Try a smaller learning rate or stronger gradient clipping."
-                )
-                bar.write(message)
-                warnings.warn(message, TrainingDiverged, stacklevel=2)
-                break
-            state = new_state
-            losses.append(loss)
-            if (i + 1) % refresh == 0 or i + 1 == n_steps:
-                bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
-                bar.update((i + 1) - bar.n)
-            if callback is not None and (i + 1) % callback_every == 0 and callback(i, state):
-                bar.write(f"{desc}: stopped early after {i + 1} steps.")
-                break
+            in_flight = started
     return state, np.asarray(losses)
 
 
