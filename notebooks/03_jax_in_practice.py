@@ -446,7 +446,9 @@ assert jnp.allclose(batch_loss(params, inputs, targets), integrator.loss(params,
 
 # %% [markdown]
 # `workshop_utils.training.train` runs the step with a progress bar, and stops with a clear
-# message (keeping the last good parameters) if the loss ever becomes NaN.
+# message (keeping the last good parameters) if the loss ever becomes NaN. It puts the
+# asynchronous dispatch of sections 1 and 3 to use: it starts step i+1 before it reads step
+# i's loss, so the device never waits for Python in between.
 
 # %%
 key, init_key, data_key = jax.random.split(key, 3)
