@@ -45,7 +45,7 @@ import jax
 import numpy as np
 from flax import nnx
 
-from workshop_utils import lfads, runtime
+from workshop_utils import lfads, runtime, training
 
 CONFIGS = {
     "A": dict(batch=128, n_bins=100, n_neurons=50, encoder_size=64, controller_size=32,
@@ -71,20 +71,14 @@ def time_config(name, repeats):
     state, loss = step(state, (0, key))  # as lfads.fit calls it
     float(loss)  # waits for the step
     first = time.perf_counter() - start
-    # Then as lfads.fit runs them (training.train): each step is started before the previous
-    # step's loss is read. A step's time is the time between two loss reads.
-    walls, cpus, pending = [], [], None
-    last_wall, last_cpu = time.perf_counter(), time.process_time()
-    for i in range(1, repeats + 2):
-        if i <= repeats:
-            state, loss = step(state, (i, key))
-        if pending is not None:
-            float(pending)
-            now_wall, now_cpu = time.perf_counter(), time.process_time()
-            walls.append(now_wall - last_wall)
-            cpus.append(now_cpu - last_cpu)
-            last_wall, last_cpu = now_wall, now_cpu
-        pending = loss
+    # Then through training.train, as lfads.fit runs them: each step is started before the
+    # previous step's loss is read, and a step's time is the time between two loss reads
+    # (the callback runs just after each read; it returns None, so training goes on).
+    reads = [(time.perf_counter(), time.process_time())]
+    training.train(step, state, repeats, lambda i: (i + 1, key), progress=False, callback_every=1,
+                   callback=lambda i, state: reads.append((time.perf_counter(), time.process_time())))
+    walls = [b[0] - a[0] for a, b in zip(reads, reads[1:])]
+    cpus = [b[1] - a[1] for a, b in zip(reads, reads[1:])]
     wall, cpu = statistics.median(walls), statistics.median(cpus)
     bins = batch * config.n_bins * config.n_neurons
     return dict(config=name, first_call_s=first, step_ms=1e3 * wall, cpu_ms=1e3 * cpu,

@@ -45,8 +45,9 @@ def train(step, state, n_steps, batches, *, desc="training", updates=100, callba
     refresh = max(1, n_steps // max(1, updates))
     # Step i+1 is started before step i's loss is read: JAX computes asynchronously, so the
     # device goes on with the next step while Python checks this one (and the step that was
-    # started needlessly is dropped when this one stops training).
-    in_flight = None  # (i, the state step i started from, step i's (new state, loss))
+    # started needlessly is dropped when this one stops training). `state` is always the
+    # state the unread step started from.
+    in_flight = None  # (i, step i's (new state, loss)), started but its loss not yet read
     with tqdm(total=n_steps, desc=desc, unit="step", disable=not progress) as bar:
         for i in range(n_steps + 1):
             started = None
@@ -56,10 +57,9 @@ def train(step, state, n_steps, batches, *, desc="training", updates=100, callba
                 except StopIteration:
                     warnings.warn(f"{desc}: the batches ran out after {i} of {n_steps} steps.")
                 else:
-                    before = state if in_flight is None else in_flight[2][0]
-                    started = (i, before, step(before, batch))
+                    started = (i, step(state if in_flight is None else in_flight[1][0], batch))
             if in_flight is not None:
-                j, before, (after, loss) = in_flight
+                j, (new_state, loss) = in_flight
                 loss = float(loss)  # waits for step j: a NaN is caught before it spreads
                 if not math.isfinite(loss):
                     message = (
@@ -69,9 +69,8 @@ def train(step, state, n_steps, batches, *, desc="training", updates=100, callba
                     )
                     bar.write(message)
                     warnings.warn(message, TrainingDiverged, stacklevel=2)
-                    state = before
                     break
-                state = after
+                state = new_state
                 losses.append(loss)
                 if (j + 1) % refresh == 0 or j + 1 == n_steps:
                     bar.set_postfix(loss=f"{loss:.4g}", refresh=False)
