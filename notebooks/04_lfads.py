@@ -76,7 +76,8 @@ import numpy as np
 from flax import nnx
 from scipy import stats
 
-from workshop_utils import glm, lfads, lfads_examples, metrics, mode, plotting, smoothing
+from workshop_utils import (glm, integrator, lfads, lfads_examples, metrics, mode, plotting, smoothing,
+                            vanilla_rnn)
 from workshop_utils.exercises import check_exercise
 from workshop_utils.plotting import COLORS, OKABE_ITO
 from workshop_utils.seeding import seed_everything
@@ -237,25 +238,32 @@ print(f"train spikes {train.spikes.shape}, test {test.spikes.shape} (trials, bin
 print(f"mean rate {train.rates.mean() / train.bin_size:.1f} Hz, {train.spikes.mean():.2f} spikes per bin")
 
 # %%
-trial = 0
+trial = int(np.flatnonzero(np.count_nonzero(test.pulses[..., 0], axis=1) == 2)[0])  # two pulses
 time_ms = (np.arange(test.n_bins) + 0.5) * BIN_MS
+rnn_params = integrator.load_trained()[0]   # the network of notebook 03 that made the data
 fig, axes = plt.subplots(1, 3, figsize=(11, 3.2))
 axes[0].imshow(test.spikes[trial].T, aspect="auto", cmap="Greys", interpolation="nearest",
                extent=(0, test.n_bins * BIN_MS, test.n_neurons, 0))
-plotting.label(axes[0], "time (ms)", "neuron", "Spikes of one test trial")
-axes[1].imshow(test.rates[trial].T / test.bin_size, aspect="auto", cmap="viridis",
-               extent=(0, test.n_bins * BIN_MS, test.n_neurons, 0))
-plotting.label(axes[1], "time (ms)", "neuron", "Its true rates (Hz)")
-axes[2].plot(time_ms, test.latents[trial] @ np.ones(test.n_neurons) / test.n_neurons, color=COLORS["true"],
-             label="mean hidden state")
-axes[2].stem(time_ms, test.pulses[trial, :, 0], linefmt=COLORS["input"], markerfmt=" ", basefmt=" ",
-             label="input pulses")
-axes[2].legend(loc="upper left")
-plotting.label(axes[2], "time (ms)", "a.u.", "Pulses step the integrator")
+plotting.label(axes[0], "time (ms)", "neuron", f"Spikes of test trial {trial}")
+image = axes[1].imshow(test.rates[trial].T / test.bin_size, aspect="auto", cmap="viridis",
+                       extent=(0, test.n_bins * BIN_MS, test.n_neurons, 0))
+fig.colorbar(image, ax=axes[1], label="rate (Hz)")
+plotting.label(axes[1], "time (ms)", "neuron", "Its true rates")
+axes[2].plot(time_ms, np.cumsum(test.inputs[trial, :, 0]), color=COLORS["true"], label="running sum of the input")
+axes[2].plot(time_ms, vanilla_rnn.readout(rnn_params, test.latents[trial])[:, 0], color=COLORS["input"],
+             ls="--", label="the network's readout")
+pulse_ax = axes[2].twinx()
+pulse_ax.stem(time_ms, test.pulses[trial, :, 0], linefmt="grey", markerfmt=" ", basefmt=" ")
+pulse_ax.set_ylabel("input pulse (a.u.)", color="grey")
+pulse_ax.legend(handles=axes[2].get_lines(), loc="lower right", fontsize=8, frameon=True, framealpha=1)
+plotting.label(axes[2], "time (ms)", "integral (a.u.)", "Each pulse steps the integral")
 plotting.show(fig)
 
 # %% [markdown]
-# A few spikes per neuron per trial: the rates on the middle panel are what we want back.
+# A few spikes per neuron per trial: the rates on the middle panel are what we want back. On
+# the right, what the network computes: the running sum of its input, which drifts slowly and
+# jumps at each pulse (grey), up or down with the pulse's sign. The network's readout follows
+# it, though it falls short of the full sum after this trial's second pulse.
 #
 # ## 3. The model piece by piece (15 min)
 #
