@@ -696,8 +696,8 @@ assert ratio > 2 and above_floor > 2, "the stitched rates do not keep the LFP's 
 #
 # Both show in the trained model. Below, on the left, is the power of the learned filter $W_t$
 # across time, by frequency. On the right are the modes of the trained generator linearised
-# about $g = 0$ (each eigenvalue's rotation per bin in Hz, and its modulus), beside the bank's
-# modes at the start.
+# about $g = 0$, beside the bank's modes at the start: each eigenvalue $\lambda$ by its modulus and
+# its rotation frequency $|\arg \lambda| / (2 \pi \Delta t)$, with $\Delta t$ the bin width.
 
 # %%
 core = trained["pcr"].model.core
@@ -734,7 +734,7 @@ axes[1].scatter(mode_hz(modes), np.abs(modes), s=12, color=COLORS["model"], labe
 axes[1].axvline(BETA_HZ, color="grey", ls=":", lw=1)
 axes[1].axhline(1, color="grey", lw=0.5)
 axes[1].legend(fontsize=8, loc="lower right")
-plotting.label(axes[1], "rotation per bin (Hz)", "|eigenvalue|", "Generator modes, linearised about g = 0")
+plotting.label(axes[1], "rotation frequency (Hz)", "|eigenvalue|", "Generator modes, linearised about g = 0")
 plotting.show(fig)
 peak_hz = freqs[1:][np.argmax(power[1:] * (freqs[1:] > 5))]
 print(f"the filter's strongest frequency above 5 Hz: {peak_hz:.2f} Hz; the trained generator's strongest mode: "
