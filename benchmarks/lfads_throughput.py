@@ -77,7 +77,7 @@ def setup(name, batch=None):
     rng = np.random.default_rng(0)
     spikes = rng.poisson(0.3, (4 * full, config.n_bins, config.n_neurons)).astype(np.float32)
     model = lfads.LFADS(config, nnx.Rngs(0), mean_rates=spikes.mean(axis=(0, 1)))
-    data = jax.numpy.asarray(spikes)
+    data = jnp.asarray(spikes)
     state, step, _, _ = lfads.training_functions(model, config, data, data[:config.batch_size])
     return config, model, data, state, step, jax.random.key(0, impl="rbg")
 
